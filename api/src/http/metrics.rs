@@ -1,0 +1,111 @@
+//! Prometheus metrics: request counts and latency by route template and status.
+
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+
+/// Metrics of one running app (not global, so tests can run many apps at once).
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let labels = &["method", "route", "status"];
+        let requests = IntCounterVec::new(
+            Opts::new("pingjia_http_requests_total", "HTTP requests served"),
+            labels,
+        )
+        .expect("static metric definition");
+        let latency = HistogramVec::new(
+            HistogramOpts::new("pingjia_http_request_duration_seconds", "HTTP request latency")
+                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            labels,
+        )
+        .expect("static metric definition");
+        registry
+            .register(Box::new(requests.clone()))
+            .expect("metric registered once");
+        registry
+            .register(Box::new(latency.clone()))
+            .expect("metric registered once");
+        Self {
+            registry,
+            requests,
+            latency,
+        }
+    }
+
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let status = status.to_string();
+        let labels = [method, route, status.as_str()];
+        self.requests.with_label_values(&labels).inc();
+        self.latency.with_label_values(&labels).observe(seconds);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::error!(error = %e, "cannot encode metrics");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// Maps request paths to route templates (`/api/v1/agencies/{id}`), so metrics
+/// labels stay few and carry no identifiers.
+#[derive(Debug, Clone, Default)]
+pub struct RouteTemplates {
+    templates: Vec<Vec<String>>,
+}
+
+impl RouteTemplates {
+    pub fn new<I: IntoIterator<Item = String>>(paths: I) -> Self {
+        Self {
+            templates: paths
+                .into_iter()
+                .map(|p| p.split('/').map(str::to_owned).collect())
+                .collect(),
+        }
+    }
+
+    /// The best-matching template (most literal segments), or `unmatched`.
+    pub fn label(&self, path: &str) -> String {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.templates
+            .iter()
+            .filter(|t| {
+                t.len() == segments.len()
+                    && t.iter()
+                        .zip(&segments)
+                        .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()))
+            })
+            .max_by_key(|t| t.iter().filter(|s| !s.starts_with('{')).count())
+            .map(|t| t.join("/"))
+            .unwrap_or_else(|| "unmatched".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_prefer_literal_segments() {
+        let t = RouteTemplates::new(["/a/{id}".to_owned(), "/a/search".to_owned(), "/b".to_owned()]);
+        assert_eq!(t.label("/a/7"), "/a/{id}");
+        assert_eq!(t.label("/a/search"), "/a/search");
+        assert_eq!(t.label("/b"), "/b");
+        assert_eq!(t.label("/nope"), "unmatched");
+        assert_eq!(t.label("/a/"), "unmatched");
+    }
+}

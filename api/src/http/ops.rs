@@ -1,0 +1,70 @@
+//! `/healthz`, `/readyz`, `/metrics`.
+
+use poem::web::Data;
+use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::ApiTags;
+use super::error::{ApiError, ErrorBody};
+use crate::startup::AppState;
+
+/// Liveness or readiness.
+#[derive(Object, Debug)]
+pub struct Status {
+    /// `ok`
+    pub status: String,
+}
+
+/// Readiness answer.
+#[derive(ApiResponse, Debug)]
+pub enum Readiness {
+    /// The service can reach its database.
+    #[oai(status = 200)]
+    Ready(Json<Status>),
+    /// The database is unreachable.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+/// Operational endpoints (no key needed).
+pub struct OpsApi;
+
+#[OpenApi(tag = "ApiTags::Operations")]
+impl OpsApi {
+    /// Liveness
+    ///
+    /// Public. Answers while the process runs.
+    #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
+    async fn healthz(&self) -> Json<Status> {
+        Json(Status { status: "ok".into() })
+    }
+
+    /// Readiness
+    ///
+    /// Public. Checks that the database answers.
+    #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
+    async fn readyz(&self, state: Data<&AppState>) -> Readiness {
+        match state.db.ping().await {
+            Ok(()) => Readiness::Ready(Json(Status { status: "ok".into() })),
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness check failed");
+                let err = ApiError::new(
+                    poem::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    "the database does not answer",
+                    serde_json::json!({}),
+                );
+                Readiness::Unavailable(Json(err.body))
+            }
+        }
+    }
+
+    /// Metrics
+    ///
+    /// Public. Prometheus text format: request counts and latency histograms by
+    /// method, route template and status.
+    #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
+    async fn metrics(&self, state: Data<&AppState>) -> PlainText<String> {
+        PlainText(state.metrics.render())
+    }
+}

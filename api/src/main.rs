@@ -1,0 +1,266 @@
+//! `pingjia`: serve the API, run migrations, export the spec, manage keys.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use pingjia_api::domain::Role;
+use pingjia_api::service::{Actor, keys};
+use pingjia_api::{config, db, demo, http, startup, telemetry};
+use pingjia_migrations::{Migrator, MigratorTrait};
+
+#[derive(Parser, Debug)]
+#[command(name = "pingjia", version, about = "Pingjia (评价): law-enforcement evaluation service")]
+struct Cli {
+    /// Config file (default: ./pingjia.toml when present; also PINGJIA_CONFIG).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run pending migrations, then serve the API.
+    Serve {
+        /// Load the demo data set into an empty database and print an admin key.
+        #[arg(long)]
+        demo: bool,
+        /// Listen address (overrides `listen` and PINGJIA_LISTEN).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Apply, roll back or show migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
+    },
+    /// Print the OpenAPI spec (JSON), or write openapi/openapi.{json,yaml}.
+    Openapi {
+        #[arg(long)]
+        write: bool,
+        /// Directory to write into with --write.
+        #[arg(long, default_value = "openapi")]
+        dir: PathBuf,
+    },
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum MigrateAction {
+    /// Apply all pending migrations (default).
+    Up,
+    /// Roll back the last migration (or --steps N).
+    Down {
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysAction {
+    /// Create a key and print it once.
+    Create {
+        /// admin, bureau, agency, channel or evaluator.
+        #[arg(long)]
+        role: String,
+        /// Region code (bureau keys).
+        #[arg(long)]
+        region: Option<String>,
+        /// Agency id (agency keys).
+        #[arg(long)]
+        agency: Option<i64>,
+        /// What the key is for.
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by id.
+    Revoke { id: i64 },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let loaded = config::load(cli.config.as_deref())?;
+    let mut config = loaded.config;
+    telemetry::init(config.log_format);
+    for key in &loaded.unknown_keys {
+        tracing::warn!(key = %key, "unknown configuration key ignored");
+    }
+    match cli.command {
+        Command::Serve { demo, listen } => {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            serve(config, demo).await
+        }
+        Command::Migrate { action } => migrate(&config, action.unwrap_or(MigrateAction::Up)).await,
+        Command::Openapi { write, dir } => openapi(write, &dir),
+        Command::Keys { action } => keys_command(&config, action).await,
+    }
+}
+
+async fn serve(config: config::Config, demo: bool) -> anyhow::Result<()> {
+    let conn = db::connect(&config).await?;
+    db::migrate(&conn).await.context("running migrations")?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let base = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    if demo {
+        let mut out = std::io::stdout().lock();
+        match demo::load_if_empty(&conn).await? {
+            Some(l) => writeln!(
+                out,
+                "Demo data loaded: {} regions, {} agencies, {} officers, {} enterprises.",
+                l.regions, l.agencies, l.officers, l.enterprises
+            )?,
+            None => writeln!(out, "Database not empty: demo data not loaded again.")?,
+        }
+        let issued = keys::create(&conn, &Actor::cli(), keys::NewKey {
+            name: "demo admin".into(),
+            role: Role::Admin,
+            region_code: None,
+            agency_id: None,
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        writeln!(out, "Admin key (shown once): {}", issued.secret)?;
+        writeln!(out, "API docs:   {base}/docs")?;
+        writeln!(out, "Spec:       {base}/openapi.json")?;
+        writeln!(
+            out,
+            "Try:        curl -H 'Authorization: Bearer {}' {base}/api/v1/agencies",
+            issued.secret
+        )?;
+    }
+    tracing::info!(listen = %addr, "serving");
+    let state = startup::AppState::new(conn.clone());
+    let app = startup::app(state, config.body_limit_bytes);
+    startup::serve(
+        listener,
+        app,
+        startup::shutdown_signal(),
+        Duration::from_secs(config.shutdown_timeout_secs),
+    )
+    .await?;
+    conn.close().await.ok();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn migrate(config: &config::Config, action: MigrateAction) -> anyhow::Result<()> {
+    let conn = db::connect(config).await?;
+    let mut out = std::io::stdout().lock();
+    match action {
+        MigrateAction::Up => {
+            Migrator::up(&conn, None).await?;
+            writeln!(out, "All migrations applied.")?;
+        }
+        MigrateAction::Down { steps } => {
+            Migrator::down(&conn, Some(steps)).await?;
+            writeln!(out, "Rolled back {steps} migration(s).")?;
+        }
+        MigrateAction::Status => {
+            for m in Migrator::get_migration_with_status(&conn).await? {
+                writeln!(out, "{:<40} {}", m.name(), m.status())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn openapi(write: bool, dir: &std::path::Path) -> anyhow::Result<()> {
+    let api = http::openapi_service();
+    if write {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("openapi.json"), api.spec() + "\n")?;
+        std::fs::write(dir.join("openapi.yaml"), api.spec_yaml())?;
+        writeln!(std::io::stdout(), "Wrote {0}/openapi.json and {0}/openapi.yaml", dir.display())?;
+    } else {
+        writeln!(std::io::stdout(), "{}", api.spec())?;
+    }
+    Ok(())
+}
+
+async fn keys_command(config: &config::Config, action: KeysAction) -> anyhow::Result<()> {
+    let conn = db::connect(config).await?;
+    db::migrate(&conn).await?;
+    let mut out = std::io::stdout().lock();
+    match action {
+        KeysAction::Create {
+            role,
+            region,
+            agency,
+            name,
+        } => {
+            let role = Role::parse(&role).with_context(|| {
+                format!("unknown role {role:?}: use admin, bureau, agency, channel or evaluator")
+            })?;
+            let issued = keys::create(&conn, &Actor::cli(), keys::NewKey {
+                name,
+                role,
+                region_code: region,
+                agency_id: agency,
+            })
+            .await
+            .map_err(describe)?;
+            writeln!(out, "Created key {} ({}).", issued.record.id, issued.record.role.as_str())?;
+            writeln!(out, "Store it now; it is not shown again:")?;
+            writeln!(out, "{}", issued.secret)?;
+        }
+        KeysAction::List => {
+            writeln!(out, "{:>4}  {:<10} {:<14} {:<8} {:<24} {:<12} name", "id", "role", "scope", "prefix", "created", "revoked")?;
+            for k in keys::list(&conn).await.map_err(describe)? {
+                let scope = match (&k.region_code, k.agency_id) {
+                    (Some(r), _) => format!("region {r}"),
+                    (_, Some(a)) => format!("agency {a}"),
+                    _ => "all".to_owned(),
+                };
+                let revoked = k.revoked_at.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into());
+                writeln!(
+                    out,
+                    "{:>4}  {:<10} {:<14} {:<8} {:<24} {:<12} {}",
+                    k.id,
+                    k.role.as_str(),
+                    scope,
+                    &k.key_prefix[3..],
+                    k.created_at.format("%Y-%m-%dT%H:%M:%SZ"),
+                    revoked,
+                    k.name
+                )?;
+            }
+        }
+        KeysAction::Revoke { id } => {
+            keys::revoke(&conn, &Actor::cli(), id).await.map_err(describe)?;
+            writeln!(out, "Key {id} revoked.")?;
+        }
+    }
+    Ok(())
+}
+
+/// Turns a service error into a CLI message naming the bad fields.
+fn describe(err: pingjia_api::service::ServiceError) -> anyhow::Error {
+    match err {
+        pingjia_api::service::ServiceError::Validation(fields) => anyhow::anyhow!(
+            "{}",
+            fields
+                .iter()
+                .map(|f| format!("--{}: {}", f.field, f.reason))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::Error::new(other),
+    }
+}

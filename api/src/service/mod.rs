@@ -1,0 +1,16 @@
+//! Use cases. Every rule (validation, scope, audit) lives here; HTTP handlers and the
+//! CLI only parse input, call one function and map the result.
+
+pub mod actor;
+pub mod agencies;
+pub mod audit;
+pub mod enterprises;
+pub mod error;
+pub mod keys;
+pub mod officers;
+pub mod page;
+pub mod regions;
+
+pub use actor::{Actor, Scope};
+pub use error::{FieldError, ServiceError};
+pub use page::{Page, PageRequest};

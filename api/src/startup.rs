@@ -1,0 +1,101 @@
+//! Building the app and serving it until a shutdown signal.
+
+use std::time::Duration;
+
+use poem::listener::TcpAcceptor;
+use poem::middleware::CatchPanic;
+use poem::{Endpoint, EndpointExt, Response, Route, Server};
+use sea_orm::DatabaseConnection;
+
+use crate::http::{self, frame::Frame, metrics::{Metrics, RouteTemplates}};
+
+/// Shared state of one app: the pool and the metrics registry. Cloning is cheap.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            metrics: Metrics::new(),
+        }
+    }
+}
+
+/// Route paths of the spec plus the documentation routes, for metrics labels.
+fn route_templates(spec: &str) -> RouteTemplates {
+    let spec: serde_json::Value = serde_json::from_str(spec).unwrap_or_default();
+    let mut paths: Vec<String> = spec["paths"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    paths.extend(["/docs", "/docs/", "/openapi.json", "/openapi.yaml"].map(str::to_owned));
+    RouteTemplates::new(paths)
+}
+
+/// The whole HTTP app: API, docs and spec, inside the frame middleware.
+pub fn app(state: AppState, body_limit: usize) -> impl Endpoint<Output = Response> {
+    let api = http::openapi_service();
+    let routes = route_templates(&api.spec());
+    let frame = Frame {
+        metrics: state.metrics.clone(),
+        routes: std::sync::Arc::new(routes),
+        body_limit,
+    };
+    Route::new()
+        .nest("/docs", api.swagger_ui())
+        .at("/openapi.json", api.spec_endpoint())
+        .at("/openapi.yaml", api.spec_endpoint_yaml())
+        .nest("/", api)
+        .data(state)
+        .with(CatchPanic::new())
+        .with(frame)
+}
+
+/// Serves `endpoint` on `listener` until `shutdown` resolves, then lets in-flight
+/// requests finish for up to `grace`.
+pub async fn serve<E>(
+    listener: tokio::net::TcpListener,
+    endpoint: E,
+    shutdown: impl Future<Output = ()> + Send,
+    grace: Duration,
+) -> std::io::Result<()>
+where
+    E: Endpoint + 'static,
+{
+    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
+        .await
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received, draining requests"),
+        () = term => tracing::info!("SIGTERM received, draining requests"),
+    }
+}

@@ -1,0 +1,17 @@
+//! Schema migrations for Pingjia. The only place the schema changes: never edit an
+//! applied migration, add a new one. The same migrations run on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_registry;
+
+/// All migrations, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_registry::Migration)]
+    }
+}
