@@ -130,10 +130,16 @@ mod tests {
 
     #[test]
     fn defaults_apply_without_sources() {
-        let (config, unknown) = from_figment(Figment::from(Serialized::defaults(serde_json::json!({})))).unwrap();
+        let (config, unknown) =
+            from_figment(Figment::from(Serialized::defaults(serde_json::json!({})))).unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.body_limit_bytes, 1024 * 1024);
-        assert!(config.database_url.expose_secret().starts_with("sqlite://pingjia.db"));
+        assert!(
+            config
+                .database_url
+                .expose_secret()
+                .starts_with("sqlite://pingjia.db")
+        );
         assert!(unknown.is_empty());
     }
 
@@ -164,6 +170,9 @@ mod tests {
     #[test]
     fn a_bad_value_is_an_error_naming_the_key() {
         let err = from_figment(Figment::from(Toml::string(r#"listen = "nowhere""#))).unwrap_err();
-        assert!(err.to_string().contains("listen") || err.to_string().contains("socket"), "{err}");
+        assert!(
+            err.to_string().contains("listen") || err.to_string().contains("socket"),
+            "{err}"
+        );
     }
 }

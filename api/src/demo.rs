@@ -26,23 +26,61 @@ const REGIONS: &[(&str, &str, RegionLevel, Option<&str>)] = &[
 
 /// Demo agencies: (name, domain, region).
 const AGENCIES: &[(&str, AgencyDomain, &str)] = &[
-    ("连云港市市场监督管理局", AgencyDomain::MarketRegulation, "320700"),
-    ("连云港市生态环境局", AgencyDomain::EcologyEnvironment, "320700"),
+    (
+        "连云港市市场监督管理局",
+        AgencyDomain::MarketRegulation,
+        "320700",
+    ),
+    (
+        "连云港市生态环境局",
+        AgencyDomain::EcologyEnvironment,
+        "320700",
+    ),
     ("连云港市交通运输局", AgencyDomain::Transport, "320700"),
-    ("连云港市应急管理局", AgencyDomain::EmergencyManagement, "320700"),
+    (
+        "连云港市应急管理局",
+        AgencyDomain::EmergencyManagement,
+        "320700",
+    ),
     ("连云港市卫生健康委员会", AgencyDomain::Health, "320700"),
-    ("海州区市场监督管理局", AgencyDomain::MarketRegulation, "320706"),
+    (
+        "海州区市场监督管理局",
+        AgencyDomain::MarketRegulation,
+        "320706",
+    ),
     ("海州区城市管理局", AgencyDomain::UrbanManagement, "320706"),
-    ("赣榆区市场监督管理局", AgencyDomain::MarketRegulation, "320707"),
+    (
+        "赣榆区市场监督管理局",
+        AgencyDomain::MarketRegulation,
+        "320707",
+    ),
     ("赣榆区农业农村局", AgencyDomain::Agriculture, "320707"),
-    ("东海县自然资源和规划局", AgencyDomain::NaturalResources, "320722"),
-    ("东海县文化广电和旅游局", AgencyDomain::CultureTourism, "320722"),
-    ("东海县人力资源和社会保障局", AgencyDomain::HumanResources, "320722"),
+    (
+        "东海县自然资源和规划局",
+        AgencyDomain::NaturalResources,
+        "320722",
+    ),
+    (
+        "东海县文化广电和旅游局",
+        AgencyDomain::CultureTourism,
+        "320722",
+    ),
+    (
+        "东海县人力资源和社会保障局",
+        AgencyDomain::HumanResources,
+        "320722",
+    ),
 ];
 
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙"];
-const GIVEN: &[&str] = &["建国", "海燕", "志强", "丽华", "文博", "晓东", "春梅", "国庆", "子涵", "明"];
-const TRADES: &[&str] = &["商贸", "食品", "建材", "物流", "餐饮", "化工", "水产", "机械"];
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙",
+];
+const GIVEN: &[&str] = &[
+    "建国", "海燕", "志强", "丽华", "文博", "晓东", "春梅", "国庆", "子涵", "明",
+];
+const TRADES: &[&str] = &[
+    "商贸", "食品", "建材", "物流", "餐饮", "化工", "水产", "机械",
+];
 
 /// Counts of what [`load_if_empty`] created.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -75,13 +113,17 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> Result<Option<Loaded>, Se
         // 机关 credit codes: "11" + division code + 9-character organisation code.
         let code = Uscc::with_check_digit(&format!("11{region}{:09}", 1000 + i))
             .map_err(|e| anyhow::anyhow!("demo agency code: {e}"))?;
-        let agency = agencies::create(db, &actor, agencies::NewAgency {
-            code: code.to_string(),
-            name: (*name).to_owned(),
-            domain: *domain,
-            region_code: (*region).to_owned(),
-            active: true,
-        })
+        let agency = agencies::create(
+            db,
+            &actor,
+            agencies::NewAgency {
+                code: code.to_string(),
+                name: (*name).to_owned(),
+                domain: *domain,
+                region_code: (*region).to_owned(),
+                active: true,
+            },
+        )
         .await?;
         loaded.agencies += 1;
         for _ in 0..3 {
@@ -91,12 +133,16 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> Result<Option<Loaded>, Se
                 SURNAMES[badge as usize % SURNAMES.len()],
                 GIVEN[(badge as usize * 7) % GIVEN.len()]
             );
-            officers::create(db, &actor, officers::NewOfficer {
-                agency_id: agency.id,
-                badge_no: format!("{}{:05}", &region[..6], badge),
-                name: person,
-                active: true,
-            })
+            officers::create(
+                db,
+                &actor,
+                officers::NewOfficer {
+                    agency_id: agency.id,
+                    badge_no: format!("{}{:05}", &region[..6], badge),
+                    name: person,
+                    active: true,
+                },
+            )
             .await?;
             loaded.officers += 1;
         }
@@ -110,14 +156,20 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> Result<Option<Loaded>, Se
         let name = format!(
             "连云港市{}{}{}有限公司",
             county_names[n % county_names.len()],
-            ["恒达", "金海", "宏远", "盛源", "新港", "瑞丰", "华晨", "东方"][n % 8],
+            [
+                "恒达", "金海", "宏远", "盛源", "新港", "瑞丰", "华晨", "东方"
+            ][n % 8],
             TRADES[(n / 3) % TRADES.len()]
         );
-        enterprises::create(db, &actor, enterprises::NewEnterprise {
-            uscc: uscc.to_string(),
-            name,
-            region_code: county.to_owned(),
-        })
+        enterprises::create(
+            db,
+            &actor,
+            enterprises::NewEnterprise {
+                uscc: uscc.to_string(),
+                name,
+                region_code: county.to_owned(),
+            },
+        )
         .await?;
         loaded.enterprises += 1;
     }

@@ -12,7 +12,11 @@ use pingjia_api::{config, db, demo, http, startup, telemetry};
 use pingjia_migrations::{Migrator, MigratorTrait};
 
 #[derive(Parser, Debug)]
-#[command(name = "pingjia", version, about = "Pingjia (评价): law-enforcement evaluation service")]
+#[command(
+    name = "pingjia",
+    version,
+    about = "Pingjia (评价): law-enforcement evaluation service"
+)]
 struct Cli {
     /// Config file (default: ./pingjia.toml when present; also PINGJIA_CONFIG).
     #[arg(long, global = true)]
@@ -117,7 +121,10 @@ async fn serve(config: config::Config, demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let base = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let base = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
     if demo {
         let mut out = std::io::stdout().lock();
         match demo::load_if_empty(&conn).await? {
@@ -128,12 +135,16 @@ async fn serve(config: config::Config, demo: bool) -> anyhow::Result<()> {
             )?,
             None => writeln!(out, "Database not empty: demo data not loaded again.")?,
         }
-        let issued = keys::create(&conn, &Actor::cli(), keys::NewKey {
-            name: "demo admin".into(),
-            role: Role::Admin,
-            region_code: None,
-            agency_id: None,
-        })
+        let issued = keys::create(
+            &conn,
+            &Actor::cli(),
+            keys::NewKey {
+                name: "demo admin".into(),
+                role: Role::Admin,
+                region_code: None,
+                agency_id: None,
+            },
+        )
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         writeln!(out, "Admin key (shown once): {}", issued.secret)?;
@@ -187,7 +198,11 @@ fn openapi(write: bool, dir: &std::path::Path) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)?;
         std::fs::write(dir.join("openapi.json"), api.spec() + "\n")?;
         std::fs::write(dir.join("openapi.yaml"), api.spec_yaml())?;
-        writeln!(std::io::stdout(), "Wrote {0}/openapi.json and {0}/openapi.yaml", dir.display())?;
+        writeln!(
+            std::io::stdout(),
+            "Wrote {0}/openapi.json and {0}/openapi.yaml",
+            dir.display()
+        )?;
     } else {
         writeln!(std::io::stdout(), "{}", api.spec())?;
     }
@@ -208,27 +223,43 @@ async fn keys_command(config: &config::Config, action: KeysAction) -> anyhow::Re
             let role = Role::parse(&role).with_context(|| {
                 format!("unknown role {role:?}: use admin, bureau, agency, channel or evaluator")
             })?;
-            let issued = keys::create(&conn, &Actor::cli(), keys::NewKey {
-                name,
-                role,
-                region_code: region,
-                agency_id: agency,
-            })
+            let issued = keys::create(
+                &conn,
+                &Actor::cli(),
+                keys::NewKey {
+                    name,
+                    role,
+                    region_code: region,
+                    agency_id: agency,
+                },
+            )
             .await
             .map_err(describe)?;
-            writeln!(out, "Created key {} ({}).", issued.record.id, issued.record.role.as_str())?;
+            writeln!(
+                out,
+                "Created key {} ({}).",
+                issued.record.id,
+                issued.record.role.as_str()
+            )?;
             writeln!(out, "Store it now; it is not shown again:")?;
             writeln!(out, "{}", issued.secret)?;
         }
         KeysAction::List => {
-            writeln!(out, "{:>4}  {:<10} {:<14} {:<8} {:<24} {:<12} name", "id", "role", "scope", "prefix", "created", "revoked")?;
+            writeln!(
+                out,
+                "{:>4}  {:<10} {:<14} {:<8} {:<24} {:<12} name",
+                "id", "role", "scope", "prefix", "created", "revoked"
+            )?;
             for k in keys::list(&conn).await.map_err(describe)? {
                 let scope = match (&k.region_code, k.agency_id) {
                     (Some(r), _) => format!("region {r}"),
                     (_, Some(a)) => format!("agency {a}"),
                     _ => "all".to_owned(),
                 };
-                let revoked = k.revoked_at.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into());
+                let revoked = k
+                    .revoked_at
+                    .map(|t| t.format("%Y-%m-%d").to_string())
+                    .unwrap_or_else(|| "-".into());
                 writeln!(
                     out,
                     "{:>4}  {:<10} {:<14} {:<8} {:<24} {:<12} {}",
@@ -243,7 +274,9 @@ async fn keys_command(config: &config::Config, action: KeysAction) -> anyhow::Re
             }
         }
         KeysAction::Revoke { id } => {
-            keys::revoke(&conn, &Actor::cli(), id).await.map_err(describe)?;
+            keys::revoke(&conn, &Actor::cli(), id)
+                .await
+                .map_err(describe)?;
             writeln!(out, "Key {id} revoked.")?;
         }
     }

@@ -7,7 +7,11 @@ use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, Response, Route, Server};
 use sea_orm::DatabaseConnection;
 
-use crate::http::{self, frame::Frame, metrics::{Metrics, RouteTemplates}};
+use crate::http::{
+    self,
+    frame::Frame,
+    metrics::{Metrics, RouteTemplates},
+};
 
 /// Shared state of one app: the pool and the metrics registry. Cloning is cheap.
 #[derive(Clone)]

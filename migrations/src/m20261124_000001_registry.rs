@@ -28,7 +28,13 @@ impl MigrationTrait for Migration {
             )
             .await?;
         index(manager, "idx_regions_path", Regions::Table, Regions::Path).await?;
-        index(manager, "idx_regions_parent", Regions::Table, Regions::ParentCode).await?;
+        index(
+            manager,
+            "idx_regions_parent",
+            Regions::Table,
+            Regions::ParentCode,
+        )
+        .await?;
 
         manager
             .create_table(
@@ -50,7 +56,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, "idx_agencies_region", Agencies::Table, Agencies::RegionCode).await?;
+        index(
+            manager,
+            "idx_agencies_region",
+            Agencies::Table,
+            Agencies::RegionCode,
+        )
+        .await?;
 
         manager
             .create_table(
@@ -71,7 +83,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, "idx_officers_agency", Officers::Table, Officers::AgencyId).await?;
+        index(
+            manager,
+            "idx_officers_agency",
+            Officers::Table,
+            Officers::AgencyId,
+        )
+        .await?;
 
         manager
             .create_table(
@@ -143,8 +161,20 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, "idx_audit_occurred", AuditLog::Table, AuditLog::OccurredAt).await?;
-        index(manager, "idx_audit_entity", AuditLog::Table, AuditLog::EntityId).await?;
+        index(
+            manager,
+            "idx_audit_occurred",
+            AuditLog::Table,
+            AuditLog::OccurredAt,
+        )
+        .await?;
+        index(
+            manager,
+            "idx_audit_entity",
+            AuditLog::Table,
+            AuditLog::EntityId,
+        )
+        .await?;
         Ok(())
     }
 
@@ -165,7 +195,12 @@ impl MigrationTrait for Migration {
     }
 }
 
-async fn index<T, C>(manager: &SchemaManager<'_>, name: &str, table: T, column: C) -> Result<(), DbErr>
+async fn index<T, C>(
+    manager: &SchemaManager<'_>,
+    name: &str,
+    table: T,
+    column: C,
+) -> Result<(), DbErr>
 where
     T: IntoIden,
     C: IntoIden,

@@ -10,11 +10,25 @@ use super::Invalid;
 
 /// Administrative level of a region (city 市, county 县/区, town 乡镇/街道).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Enum,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
 )]
 #[oai(rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))", rename_all = "snake_case")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(16))",
+    rename_all = "snake_case"
+)]
 pub enum RegionLevel {
     City,
     County,
@@ -62,7 +76,11 @@ impl RegionCode {
     /// Checks that this code fits `level` and, when given, lies inside `parent`'s code:
     /// a city is `PPCC00`, a county `PPCCDD` under its city's `PPCC`, a town 9 digits
     /// under its county's 6.
-    pub fn check_fits(&self, level: RegionLevel, parent: Option<&RegionCode>) -> Result<(), Invalid> {
+    pub fn check_fits(
+        &self,
+        level: RegionLevel,
+        parent: Option<&RegionCode>,
+    ) -> Result<(), Invalid> {
         let c = self.as_str();
         match level {
             RegionLevel::City if c.len() != 6 || !c.ends_with("00") => {
@@ -121,12 +139,36 @@ mod tests {
     fn codes_must_fit_level_and_parent() {
         let city = code("320700");
         assert!(city.check_fits(RegionLevel::City, None).is_ok());
-        assert!(code("320703").check_fits(RegionLevel::County, Some(&city)).is_ok());
-        assert!(code("320803").check_fits(RegionLevel::County, Some(&city)).is_err());
-        assert!(code("320700").check_fits(RegionLevel::County, Some(&city)).is_err());
+        assert!(
+            code("320703")
+                .check_fits(RegionLevel::County, Some(&city))
+                .is_ok()
+        );
+        assert!(
+            code("320803")
+                .check_fits(RegionLevel::County, Some(&city))
+                .is_err()
+        );
+        assert!(
+            code("320700")
+                .check_fits(RegionLevel::County, Some(&city))
+                .is_err()
+        );
         let county = code("320703");
-        assert!(code("320703001").check_fits(RegionLevel::Town, Some(&county)).is_ok());
-        assert!(code("320704001").check_fits(RegionLevel::Town, Some(&county)).is_err());
-        assert!(code("320703").check_fits(RegionLevel::Town, Some(&county)).is_err());
+        assert!(
+            code("320703001")
+                .check_fits(RegionLevel::Town, Some(&county))
+                .is_ok()
+        );
+        assert!(
+            code("320704001")
+                .check_fits(RegionLevel::Town, Some(&county))
+                .is_err()
+        );
+        assert!(
+            code("320703")
+                .check_fits(RegionLevel::Town, Some(&county))
+                .is_err()
+        );
     }
 }

@@ -7,11 +7,25 @@ use serde::{Deserialize, Serialize};
 /// What an API key may do; `bureau` keys are scoped to a region subtree and `agency`
 /// keys to one agency.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Enum,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
 )]
 #[oai(rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))", rename_all = "snake_case")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(16))",
+    rename_all = "snake_case"
+)]
 pub enum Role {
     /// Operator of the installation: everything.
     Admin,
@@ -37,8 +51,14 @@ impl Role {
     }
 
     pub fn parse(raw: &str) -> Option<Role> {
-        [Role::Admin, Role::Bureau, Role::Agency, Role::Channel, Role::Evaluator]
-            .into_iter()
-            .find(|r| r.as_str() == raw)
+        [
+            Role::Admin,
+            Role::Bureau,
+            Role::Agency,
+            Role::Channel,
+            Role::Evaluator,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == raw)
     }
 }

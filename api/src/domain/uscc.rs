@@ -7,7 +7,9 @@ use super::Invalid;
 /// The 31 characters of the code alphabet, in value order (no I, O, S, V, Z).
 const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 /// Position weights 3^i mod 31 for the first 17 characters.
-const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// A validated 18-character unified social credit code.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -20,9 +22,7 @@ impl Uscc {
         let code = raw.trim();
         let len = code.chars().count();
         if len != 18 {
-            return Err(Invalid::new(format!(
-                "must be 18 characters, got {len}"
-            )));
+            return Err(Invalid::new(format!("must be 18 characters, got {len}")));
         }
         let bytes = code.as_bytes();
         let mut values = [0u32; 18];
@@ -107,10 +107,30 @@ mod tests {
 
     #[test]
     fn rejects_bad_length_and_letters() {
-        assert!(Uscc::parse("9111000080210043").unwrap_err().0.contains("18"));
-        assert!(Uscc::parse("91110000802100433I").unwrap_err().0.contains("not allowed"));
-        assert!(Uscc::parse("9111000O802100433B").unwrap_err().0.contains("not allowed"));
-        assert!(Uscc::parse("91A10000802100433B").unwrap_err().0.contains("division"));
+        assert!(
+            Uscc::parse("9111000080210043")
+                .unwrap_err()
+                .0
+                .contains("18")
+        );
+        assert!(
+            Uscc::parse("91110000802100433I")
+                .unwrap_err()
+                .0
+                .contains("not allowed")
+        );
+        assert!(
+            Uscc::parse("9111000O802100433B")
+                .unwrap_err()
+                .0
+                .contains("not allowed")
+        );
+        assert!(
+            Uscc::parse("91A10000802100433B")
+                .unwrap_err()
+                .0
+                .contains("division")
+        );
     }
 
     proptest! {

@@ -98,14 +98,23 @@ impl AgenciesApi {
             active: active.0,
             q: q.0,
         };
-        Ok(Json(agencies::list(&state.db, &auth.0, filter, req).await?.into()))
+        Ok(Json(
+            agencies::list(&state.db, &auth.0, filter, req)
+                .await?
+                .into(),
+        ))
     }
 
     /// Get an agency
     ///
     /// Roles: as for listing; an agency outside the key's scope is 404.
     #[oai(path = "/agencies/:id", method = "get", operation_id = "getAgency")]
-    async fn get(&self, state: Data<&AppState>, auth: ApiKey, id: Path<i64>) -> Result<Json<Agency>, ReadError> {
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<i64>,
+    ) -> Result<Json<Agency>, ReadError> {
         Ok(Json(agencies::get(&state.db, &auth.0, id.0).await?.into()))
     }
 
@@ -134,7 +143,11 @@ impl AgenciesApi {
     /// Update an agency
     ///
     /// Roles: admin, bureau (agency and new region in its subtree).
-    #[oai(path = "/agencies/:id", method = "patch", operation_id = "updateAgency")]
+    #[oai(
+        path = "/agencies/:id",
+        method = "patch",
+        operation_id = "updateAgency"
+    )]
     async fn update(
         &self,
         state: Data<&AppState>,
@@ -149,6 +162,10 @@ impl AgenciesApi {
             region_code: b.region_code,
             active: b.active,
         };
-        Ok(Json(agencies::update(&state.db, &auth.0, id.0, patch).await?.into()))
+        Ok(Json(
+            agencies::update(&state.db, &auth.0, id.0, patch)
+                .await?
+                .into(),
+        ))
     }
 }

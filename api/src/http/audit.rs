@@ -74,6 +74,8 @@ impl AuditApi {
             entity_id: entity_id.0,
             action: action.0,
         };
-        Ok(Json(audit::list(&state.db, &auth.0, filter, req).await?.into()))
+        Ok(Json(
+            audit::list(&state.db, &auth.0, filter, req).await?.into(),
+        ))
     }
 }

@@ -10,7 +10,11 @@ use crate::startup::AppState;
 
 /// `Authorization: Bearer <key>`. Keys are issued with `pingjia keys create`.
 #[derive(SecurityScheme)]
-#[oai(ty = "bearer", bearer_format = "pj_<64 hex digits>", checker = "check_key")]
+#[oai(
+    ty = "bearer",
+    bearer_format = "pj_<64 hex digits>",
+    checker = "check_key"
+)]
 pub struct ApiKey(pub Actor);
 
 async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
@@ -25,7 +29,9 @@ async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
         Ok(keys::Authentication::Revoked) => {
             Err(ApiError::unauthorized("api_key_revoked", "this API key has been revoked").into())
         }
-        Ok(keys::Authentication::Unknown) => Err(ApiError::unauthorized("unauthorized", "unknown API key").into()),
+        Ok(keys::Authentication::Unknown) => {
+            Err(ApiError::unauthorized("unauthorized", "unknown API key").into())
+        }
         Err(e) => Err(ApiError::from(e).into()),
     }
 }

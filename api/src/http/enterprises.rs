@@ -65,7 +65,11 @@ impl EnterprisesApi {
     ///
     /// Roles: admin, evaluator (all); bureau (its subtree); agency (its region's
     /// subtree).
-    #[oai(path = "/enterprises", method = "get", operation_id = "listEnterprises")]
+    #[oai(
+        path = "/enterprises",
+        method = "get",
+        operation_id = "listEnterprises"
+    )]
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
@@ -83,21 +87,40 @@ impl EnterprisesApi {
             uscc: uscc.0,
             q: q.0,
         };
-        Ok(Json(enterprises::list(&state.db, &auth.0, filter, req).await?.into()))
+        Ok(Json(
+            enterprises::list(&state.db, &auth.0, filter, req)
+                .await?
+                .into(),
+        ))
     }
 
     /// Get an enterprise
     ///
     /// Roles: as for listing; outside the key's scope is 404.
-    #[oai(path = "/enterprises/:id", method = "get", operation_id = "getEnterprise")]
-    async fn get(&self, state: Data<&AppState>, auth: ApiKey, id: Path<i64>) -> Result<Json<Enterprise>, ReadError> {
-        Ok(Json(enterprises::get(&state.db, &auth.0, id.0).await?.into()))
+    #[oai(
+        path = "/enterprises/:id",
+        method = "get",
+        operation_id = "getEnterprise"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<i64>,
+    ) -> Result<Json<Enterprise>, ReadError> {
+        Ok(Json(
+            enterprises::get(&state.db, &auth.0, id.0).await?.into(),
+        ))
     }
 
     /// Create an enterprise
     ///
     /// Roles: admin, bureau (its subtree), agency (its region's subtree).
-    #[oai(path = "/enterprises", method = "post", operation_id = "createEnterprise")]
+    #[oai(
+        path = "/enterprises",
+        method = "post",
+        operation_id = "createEnterprise"
+    )]
     async fn create(
         &self,
         state: Data<&AppState>,
@@ -117,7 +140,11 @@ impl EnterprisesApi {
     /// Update an enterprise
     ///
     /// Roles: admin, bureau (its subtree), agency (its region's subtree).
-    #[oai(path = "/enterprises/:id", method = "patch", operation_id = "updateEnterprise")]
+    #[oai(
+        path = "/enterprises/:id",
+        method = "patch",
+        operation_id = "updateEnterprise"
+    )]
     async fn update(
         &self,
         state: Data<&AppState>,
@@ -130,6 +157,10 @@ impl EnterprisesApi {
             name: b.name,
             region_code: b.region_code,
         };
-        Ok(Json(enterprises::update(&state.db, &auth.0, id.0, patch).await?.into()))
+        Ok(Json(
+            enterprises::update(&state.db, &auth.0, id.0, patch)
+                .await?
+                .into(),
+        ))
     }
 }

@@ -44,9 +44,9 @@ pub struct ErrorBody {
 impl poem_openapi::types::Example for ErrorBody {
     fn example() -> Self {
         ErrorBody {
-        code: "validation_failed".into(),
-        message: "invalid field `uscc`: check digit is 'C' but should be 'B'".into(),
-        request_id: "0b7e3c9e-5a51-4c1b-8c43-3f6f0f7d2a10".into(),
+            code: "validation_failed".into(),
+            message: "invalid field `uscc`: check digit is 'C' but should be 'B'".into(),
+            request_id: "0b7e3c9e-5a51-4c1b-8c43-3f6f0f7d2a10".into(),
             details: json!({"fields": [{"field": "uscc", "reason": "check digit is 'C' but should be 'B'"}]}),
         }
     }
@@ -61,7 +61,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>, details: serde_json::Value) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &str,
+        message: impl Into<String>,
+        details: serde_json::Value,
+    ) -> Self {
         Self {
             status,
             body: ErrorBody {
@@ -117,11 +122,18 @@ fn json_response(status: StatusCode, body: &ErrorBody) -> Response {
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         match err {
-            ServiceError::NotFound { entity } => {
-                Self::new(StatusCode::NOT_FOUND, "not_found", format!("{entity} not found"), json!({}))
+            ServiceError::NotFound { entity } => Self::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{entity} not found"),
+                json!({}),
+            ),
+            ServiceError::Forbidden(message) => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", message, json!({}))
             }
-            ServiceError::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "forbidden", message, json!({})),
-            ServiceError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message, json!({})),
+            ServiceError::Conflict { code, message } => {
+                Self::new(StatusCode::CONFLICT, code, message, json!({}))
+            }
             ServiceError::Validation(fields) => {
                 let message = fields
                     .iter()
@@ -134,7 +146,12 @@ impl From<ServiceError> for ApiError {
                         .map(|f| json!({"field": f.field, "reason": f.reason}))
                         .collect::<Vec<_>>()
                 });
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message, details)
+                Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    message,
+                    details,
+                )
             }
             ServiceError::Internal(cause) => Self::internal(&format!("{cause:#}")),
         }
@@ -161,11 +178,23 @@ pub fn from_poem(err: &poem::Error) -> ApiError {
             json!({"parameter": e.name, "reason": e.reason}),
         )
     } else if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
-        ("malformed_body", format!("malformed request body: {}", e.reason), json!({"reason": e.reason}))
+        (
+            "malformed_body",
+            format!("malformed request body: {}", e.reason),
+            json!({"reason": e.reason}),
+        )
     } else if let Some(e) = err.downcast_ref::<ParseJsonError>() {
-        ("malformed_body", format!("malformed JSON body: {e}"), json!({}))
+        (
+            "malformed_body",
+            format!("malformed JSON body: {e}"),
+            json!({}),
+        )
     } else if err.is::<ContentTypeError>() {
-        ("unsupported_media_type", format!("{err}; send `Content-Type: application/json`"), json!({}))
+        (
+            "unsupported_media_type",
+            format!("{err}; send `Content-Type: application/json`"),
+            json!({}),
+        )
     } else if err.is::<AuthorizationError>() {
         (
             "unauthorized",
@@ -173,9 +202,17 @@ pub fn from_poem(err: &poem::Error) -> ApiError {
             json!({}),
         )
     } else if err.is::<NotFoundError>() {
-        ("not_found", "no such resource or route".to_owned(), json!({}))
+        (
+            "not_found",
+            "no such resource or route".to_owned(),
+            json!({}),
+        )
     } else if err.is::<MethodNotAllowedError>() {
-        ("method_not_allowed", "this route does not accept that method".to_owned(), json!({}))
+        (
+            "method_not_allowed",
+            "this route does not accept that method".to_owned(),
+            json!({}),
+        )
     } else if status.is_server_error() {
         return ApiError::internal(err);
     } else {

@@ -43,7 +43,8 @@ fn request_id(req: &Request) -> String {
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
             (1..=64).contains(&v.len())
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
         })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
@@ -72,7 +73,10 @@ impl<E: Endpoint> FrameEndpoint<E> {
             Some(_) => Ok(req),
             None => {
                 let body = req.take_body();
-                let bytes = body.into_bytes_limit(limit).await.map_err(|_| too_large(limit))?;
+                let bytes = body
+                    .into_bytes_limit(limit)
+                    .await
+                    .map_err(|_| too_large(limit))?;
                 req.set_body(bytes);
                 Ok(req)
             }

@@ -1,6 +1,8 @@
 //! Prometheus metrics: request counts and latency by route template and status.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 
 /// Metrics of one running app (not global, so tests can run many apps at once).
 #[derive(Clone)]
@@ -26,8 +28,13 @@ impl Metrics {
         )
         .expect("static metric definition");
         let latency = HistogramVec::new(
-            HistogramOpts::new("pingjia_http_request_duration_seconds", "HTTP request latency")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            HistogramOpts::new(
+                "pingjia_http_request_duration_seconds",
+                "HTTP request latency",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
             labels,
         )
         .expect("static metric definition");
@@ -101,7 +108,11 @@ mod tests {
 
     #[test]
     fn templates_prefer_literal_segments() {
-        let t = RouteTemplates::new(["/a/{id}".to_owned(), "/a/search".to_owned(), "/b".to_owned()]);
+        let t = RouteTemplates::new([
+            "/a/{id}".to_owned(),
+            "/a/search".to_owned(),
+            "/b".to_owned(),
+        ]);
         assert_eq!(t.label("/a/7"), "/a/{id}");
         assert_eq!(t.label("/a/search"), "/a/search");
         assert_eq!(t.label("/b"), "/b");

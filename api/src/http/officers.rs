@@ -90,14 +90,23 @@ impl OfficersApi {
             active: active.0,
             badge_no: badge_no.0,
         };
-        Ok(Json(officers::list(&state.db, &auth.0, filter, req).await?.into()))
+        Ok(Json(
+            officers::list(&state.db, &auth.0, filter, req)
+                .await?
+                .into(),
+        ))
     }
 
     /// Get an officer
     ///
     /// Roles: admin, bureau, agency; outside the key's scope is 404.
     #[oai(path = "/officers/:id", method = "get", operation_id = "getOfficer")]
-    async fn get(&self, state: Data<&AppState>, auth: ApiKey, id: Path<i64>) -> Result<Json<Officer>, ReadError> {
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<i64>,
+    ) -> Result<Json<Officer>, ReadError> {
         Ok(Json(officers::get(&state.db, &auth.0, id.0).await?.into()))
     }
 
@@ -125,7 +134,11 @@ impl OfficersApi {
     /// Update an officer
     ///
     /// Roles: admin, bureau (agencies in its subtree), agency (its own).
-    #[oai(path = "/officers/:id", method = "patch", operation_id = "updateOfficer")]
+    #[oai(
+        path = "/officers/:id",
+        method = "patch",
+        operation_id = "updateOfficer"
+    )]
     async fn update(
         &self,
         state: Data<&AppState>,
@@ -139,6 +152,10 @@ impl OfficersApi {
             name: b.name,
             active: b.active,
         };
-        Ok(Json(officers::update(&state.db, &auth.0, id.0, patch).await?.into()))
+        Ok(Json(
+            officers::update(&state.db, &auth.0, id.0, patch)
+                .await?
+                .into(),
+        ))
     }
 }

@@ -36,7 +36,9 @@ impl OpsApi {
     /// Public. Answers while the process runs.
     #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
     async fn healthz(&self) -> Json<Status> {
-        Json(Status { status: "ok".into() })
+        Json(Status {
+            status: "ok".into(),
+        })
     }
 
     /// Readiness
@@ -45,7 +47,9 @@ impl OpsApi {
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, state: Data<&AppState>) -> Readiness {
         match state.db.ping().await {
-            Ok(()) => Readiness::Ready(Json(Status { status: "ok".into() })),
+            Ok(()) => Readiness::Ready(Json(Status {
+                status: "ok".into(),
+            })),
             Err(e) => {
                 tracing::warn!(error = %e, "readiness check failed");
                 let err = ApiError::new(

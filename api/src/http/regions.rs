@@ -87,15 +87,24 @@ impl RegionsApi {
             level: level.0,
             q: q.0,
         };
-        Ok(Json(regions::list(&state.db, &auth.0, filter, req).await?.into()))
+        Ok(Json(
+            regions::list(&state.db, &auth.0, filter, req).await?.into(),
+        ))
     }
 
     /// Get a region
     ///
     /// Roles: any.
     #[oai(path = "/regions/:code", method = "get", operation_id = "getRegion")]
-    async fn get(&self, state: Data<&AppState>, auth: ApiKey, code: Path<String>) -> Result<Json<Region>, ReadError> {
-        Ok(Json(regions::get(&state.db, &auth.0, &code.0).await?.into()))
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        code: Path<String>,
+    ) -> Result<Json<Region>, ReadError> {
+        Ok(Json(
+            regions::get(&state.db, &auth.0, &code.0).await?.into(),
+        ))
     }
 
     /// Create a region
@@ -123,7 +132,11 @@ impl RegionsApi {
     /// Update a region
     ///
     /// Roles: admin, bureau (regions below its own). Only the name may change.
-    #[oai(path = "/regions/:code", method = "patch", operation_id = "updateRegion")]
+    #[oai(
+        path = "/regions/:code",
+        method = "patch",
+        operation_id = "updateRegion"
+    )]
     async fn update(
         &self,
         state: Data<&AppState>,
@@ -132,6 +145,10 @@ impl RegionsApi {
         body: Json<UpdateRegion>,
     ) -> Result<Json<Region>, WriteError> {
         let patch = regions::RegionPatch { name: body.0.name };
-        Ok(Json(regions::update(&state.db, &auth.0, &code.0, patch).await?.into()))
+        Ok(Json(
+            regions::update(&state.db, &auth.0, &code.0, patch)
+                .await?
+                .into(),
+        ))
     }
 }

@@ -54,7 +54,8 @@ impl Actor {
 
     /// Whether an entity whose region has `path` lies inside the caller's region scope.
     pub fn covers_path(&self, path: &str) -> bool {
-        self.region_prefix().is_none_or(|prefix| path.starts_with(prefix))
+        self.region_prefix()
+            .is_none_or(|prefix| path.starts_with(prefix))
     }
 
     pub fn is(&self, roles: &[Role]) -> bool {

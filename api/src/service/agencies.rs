@@ -2,11 +2,13 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
-use super::{Actor, Page, PageRequest, Scope, ServiceError, audit, error::Validator, page, regions};
+use super::{
+    Actor, Page, PageRequest, Scope, ServiceError, audit, error::Validator, page, regions,
+};
 use crate::domain::{AgencyDomain, Role};
 use crate::store::agency;
 
@@ -51,7 +53,10 @@ async fn locate<C: ConnectionTrait>(db: &C, id: i64) -> Result<Option<Located>, 
         return Ok(None);
     };
     let region_path = regions::path_of(db, "region_code", &agency.region_code).await?;
-    Ok(Some(Located { agency, region_path }))
+    Ok(Some(Located {
+        agency,
+        region_path,
+    }))
 }
 
 /// Whether `actor` may see an agency at `region_path`.
@@ -73,7 +78,11 @@ fn may_write(actor: &Actor, region_path: &str) -> bool {
 }
 
 /// Loads an agency the caller may see; otherwise 404 (existence is not revealed).
-pub async fn get(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<agency::Model, ServiceError> {
+pub async fn get(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+) -> Result<agency::Model, ServiceError> {
     match locate(db, id).await? {
         Some(l) if visible(actor, id, &l.region_path) => Ok(l.agency),
         _ => Err(ServiceError::NotFound { entity: "agency" }),
@@ -90,7 +99,8 @@ pub async fn list(
     match &actor.scope {
         Scope::Everything => {}
         Scope::Region { path, .. } => {
-            select = select.filter(agency::Column::RegionCode.in_subquery(regions::codes_under(path)));
+            select =
+                select.filter(agency::Column::RegionCode.in_subquery(regions::codes_under(path)));
         }
         Scope::Agency { id, .. } => select = select.filter(agency::Column::Id.eq(*id)),
     }
@@ -110,23 +120,34 @@ pub async fn list(
     Ok(page::fetch(db, select, req).await?)
 }
 
-pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewAgency) -> Result<agency::Model, ServiceError> {
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    new: NewAgency,
+) -> Result<agency::Model, ServiceError> {
     if !actor.is(&[Role::Admin, Role::Bureau]) {
-        return Err(ServiceError::forbidden("only admin and bureau keys may create agencies"));
+        return Err(ServiceError::forbidden(
+            "only admin and bureau keys may create agencies",
+        ));
     }
     let mut v = Validator::new();
     let code = v.text("code", &new.code, 1, 64);
     let name = v.text("name", &new.name, 2, 200);
     let region = regions::find(db, &new.region_code).await?;
     if region.is_none() {
-        v.add("region_code", format!("region {} does not exist", new.region_code));
+        v.add(
+            "region_code",
+            format!("region {} does not exist", new.region_code),
+        );
     }
     v.finish()?;
     let Some(region) = region else {
         return Err(ServiceError::invalid("region_code", "missing"));
     };
     if !may_write(actor, &region.path) {
-        return Err(ServiceError::forbidden("the region lies outside the key's scope"));
+        return Err(ServiceError::forbidden(
+            "the region lies outside the key's scope",
+        ));
     }
     let now = Utc::now();
     let txn = db.begin().await?;
@@ -142,14 +163,20 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewAgency) -> R
     }
     .insert(&txn)
     .await
-    .map_err(|e| ServiceError::from_unique(e, format!("an agency with code {code} already exists")))?;
-    audit::record(&txn, actor, audit::Change {
-        action: "agency.create",
-        entity: "agency",
-        entity_id: model.id.to_string(),
-        region_path: Some(region.path),
-        details: None,
-    })
+    .map_err(|e| {
+        ServiceError::from_unique(e, format!("an agency with code {code} already exists"))
+    })?;
+    audit::record(
+        &txn,
+        actor,
+        audit::Change {
+            action: "agency.create",
+            entity: "agency",
+            entity_id: model.id.to_string(),
+            region_path: Some(region.path),
+            details: None,
+        },
+    )
     .await?;
     txn.commit().await?;
     Ok(model)
@@ -162,7 +189,9 @@ pub async fn update(
     patch: AgencyPatch,
 ) -> Result<agency::Model, ServiceError> {
     if !actor.is(&[Role::Admin, Role::Bureau]) {
-        return Err(ServiceError::forbidden("only admin and bureau keys may change agencies"));
+        return Err(ServiceError::forbidden(
+            "only admin and bureau keys may change agencies",
+        ));
     }
     let mut v = Validator::new();
     let name = patch.name.as_deref().map(|n| v.text("name", n, 2, 200));
@@ -182,11 +211,15 @@ pub async fn update(
         .await?
         .ok_or(ServiceError::NotFound { entity: "agency" })?;
     if !may_write(actor, &current.region_path) {
-        return Err(ServiceError::forbidden("the agency lies outside the key's scope"));
+        return Err(ServiceError::forbidden(
+            "the agency lies outside the key's scope",
+        ));
     }
     if let Some(region) = &new_region {
         if !may_write(actor, &region.path) {
-            return Err(ServiceError::forbidden("the new region lies outside the key's scope"));
+            return Err(ServiceError::forbidden(
+                "the new region lies outside the key's scope",
+            ));
         }
     }
     let mut path = current.region_path;
@@ -211,13 +244,17 @@ pub async fn update(
     }
     active.updated_at = Set(Utc::now());
     let model = active.update(&txn).await?;
-    audit::record(&txn, actor, audit::Change {
-        action: "agency.update",
-        entity: "agency",
-        entity_id: id.to_string(),
-        region_path: Some(path),
-        details: Some(serde_json::json!({ "fields": changed })),
-    })
+    audit::record(
+        &txn,
+        actor,
+        audit::Change {
+            action: "agency.update",
+            entity: "agency",
+            entity_id: id.to_string(),
+            region_path: Some(path),
+            details: Some(serde_json::json!({ "fields": changed })),
+        },
+    )
     .await?;
     txn.commit().await?;
     Ok(model)
@@ -225,6 +262,9 @@ pub async fn update(
 
 /// The agency and its region path for writes on things it owns (officers): `None` when
 /// it does not exist.
-pub(crate) async fn region_path_of<C: ConnectionTrait>(db: &C, id: i64) -> Result<Option<String>, ServiceError> {
+pub(crate) async fn region_path_of<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+) -> Result<Option<String>, ServiceError> {
     Ok(locate(db, id).await?.map(|l| l.region_path))
 }

@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 
 use super::{Actor, Page, PageRequest, ServiceError, page};
@@ -22,7 +22,11 @@ pub struct Change<'a> {
 }
 
 /// Writes one audit entry with `db` (pass the write's transaction).
-pub async fn record<C: ConnectionTrait>(db: &C, actor: &Actor, change: Change<'_>) -> Result<(), ServiceError> {
+pub async fn record<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    change: Change<'_>,
+) -> Result<(), ServiceError> {
     audit::ActiveModel {
         occurred_at: Set(Utc::now()),
         actor_key_id: Set(actor.key_id),
@@ -56,7 +60,9 @@ pub async fn list(
     req: PageRequest,
 ) -> Result<Page<audit::Model>, ServiceError> {
     if !actor.is(&[Role::Admin, Role::Bureau]) {
-        return Err(ServiceError::forbidden("only admin and bureau keys may read the audit log"));
+        return Err(ServiceError::forbidden(
+            "only admin and bureau keys may read the audit log",
+        ));
     }
     let mut select = audit::Entity::find().order_by_desc(audit::Column::Id);
     if let Some(prefix) = actor.region_prefix() {

@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 
 use super::{Actor, Page, PageRequest, ServiceError, audit, error::Validator, page, regions};
@@ -36,9 +36,15 @@ pub struct EnterpriseFilter {
 const READERS: &[Role] = &[Role::Admin, Role::Bureau, Role::Agency, Role::Evaluator];
 const WRITERS: &[Role] = &[Role::Admin, Role::Bureau, Role::Agency];
 
-pub async fn get(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<enterprise::Model, ServiceError> {
+pub async fn get(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+) -> Result<enterprise::Model, ServiceError> {
     if !actor.is(READERS) {
-        return Err(ServiceError::forbidden("this key's role may not read enterprises"));
+        return Err(ServiceError::forbidden(
+            "this key's role may not read enterprises",
+        ));
     }
     let found = enterprise::Entity::find_by_id(id).one(db).await?;
     if let Some(e) = found {
@@ -47,7 +53,9 @@ pub async fn get(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<ente
             return Ok(e);
         }
     }
-    Err(ServiceError::NotFound { entity: "enterprise" })
+    Err(ServiceError::NotFound {
+        entity: "enterprise",
+    })
 }
 
 pub async fn list(
@@ -57,15 +65,19 @@ pub async fn list(
     req: PageRequest,
 ) -> Result<Page<enterprise::Model>, ServiceError> {
     if !actor.is(READERS) {
-        return Err(ServiceError::forbidden("this key's role may not read enterprises"));
+        return Err(ServiceError::forbidden(
+            "this key's role may not read enterprises",
+        ));
     }
     let mut select = enterprise::Entity::find().order_by_asc(enterprise::Column::Id);
     if let Some(prefix) = actor.region_prefix() {
-        select = select.filter(enterprise::Column::RegionCode.in_subquery(regions::codes_under(prefix)));
+        select =
+            select.filter(enterprise::Column::RegionCode.in_subquery(regions::codes_under(prefix)));
     }
     if let Some(code) = filter.region {
         let path = regions::path_of(db, "region", &code).await?;
-        select = select.filter(enterprise::Column::RegionCode.in_subquery(regions::codes_under(&path)));
+        select =
+            select.filter(enterprise::Column::RegionCode.in_subquery(regions::codes_under(&path)));
     }
     if let Some(uscc) = filter.uscc {
         select = select.filter(enterprise::Column::Uscc.eq(uscc.trim().to_uppercase()));
@@ -82,21 +94,28 @@ pub async fn create(
     new: NewEnterprise,
 ) -> Result<enterprise::Model, ServiceError> {
     if !actor.is(WRITERS) {
-        return Err(ServiceError::forbidden("this key's role may not create enterprises"));
+        return Err(ServiceError::forbidden(
+            "this key's role may not create enterprises",
+        ));
     }
     let mut v = Validator::new();
     let uscc = v.parsed("uscc", Uscc::parse(&new.uscc));
     let name = v.text("name", &new.name, 2, 200);
     let region = regions::find(db, &new.region_code).await?;
     if region.is_none() {
-        v.add("region_code", format!("region {} does not exist", new.region_code));
+        v.add(
+            "region_code",
+            format!("region {} does not exist", new.region_code),
+        );
     }
     v.finish()?;
     let (Some(uscc), Some(region)) = (uscc, region) else {
         return Err(ServiceError::invalid("uscc", "missing"));
     };
     if !actor.covers_path(&region.path) {
-        return Err(ServiceError::forbidden("the region lies outside the key's scope"));
+        return Err(ServiceError::forbidden(
+            "the region lies outside the key's scope",
+        ));
     }
     let now = Utc::now();
     let txn = db.begin().await?;
@@ -110,14 +129,23 @@ pub async fn create(
     }
     .insert(&txn)
     .await
-    .map_err(|e| ServiceError::from_unique(e, format!("an enterprise with credit code {uscc} already exists")))?;
-    audit::record(&txn, actor, audit::Change {
-        action: "enterprise.create",
-        entity: "enterprise",
-        entity_id: model.id.to_string(),
-        region_path: Some(region.path),
-        details: None,
-    })
+    .map_err(|e| {
+        ServiceError::from_unique(
+            e,
+            format!("an enterprise with credit code {uscc} already exists"),
+        )
+    })?;
+    audit::record(
+        &txn,
+        actor,
+        audit::Change {
+            action: "enterprise.create",
+            entity: "enterprise",
+            entity_id: model.id.to_string(),
+            region_path: Some(region.path),
+            details: None,
+        },
+    )
     .await?;
     txn.commit().await?;
     Ok(model)
@@ -130,7 +158,9 @@ pub async fn update(
     patch: EnterprisePatch,
 ) -> Result<enterprise::Model, ServiceError> {
     if !actor.is(WRITERS) {
-        return Err(ServiceError::forbidden("this key's role may not change enterprises"));
+        return Err(ServiceError::forbidden(
+            "this key's role may not change enterprises",
+        ));
     }
     let mut v = Validator::new();
     let name = patch.name.as_deref().map(|n| v.text("name", n, 2, 200));
@@ -146,13 +176,18 @@ pub async fn update(
     };
     v.finish()?;
     let txn = db.begin().await?;
-    let current = enterprise::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound { entity: "enterprise" })?;
+    let current =
+        enterprise::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or(ServiceError::NotFound {
+                entity: "enterprise",
+            })?;
     let mut path = regions::path_of(&txn, "region_code", &current.region_code).await?;
     if !actor.covers_path(&path) {
-        return Err(ServiceError::forbidden("the enterprise lies outside the key's scope"));
+        return Err(ServiceError::forbidden(
+            "the enterprise lies outside the key's scope",
+        ));
     }
     let mut active: enterprise::ActiveModel = current.into();
     let mut changed = Vec::new();
@@ -162,7 +197,9 @@ pub async fn update(
     }
     if let Some(region) = new_region {
         if !actor.covers_path(&region.path) {
-            return Err(ServiceError::forbidden("the new region lies outside the key's scope"));
+            return Err(ServiceError::forbidden(
+                "the new region lies outside the key's scope",
+            ));
         }
         active.region_code = Set(region.code);
         path = region.path;
@@ -170,13 +207,17 @@ pub async fn update(
     }
     active.updated_at = Set(Utc::now());
     let model = active.update(&txn).await?;
-    audit::record(&txn, actor, audit::Change {
-        action: "enterprise.update",
-        entity: "enterprise",
-        entity_id: id.to_string(),
-        region_path: Some(path),
-        details: Some(serde_json::json!({ "fields": changed })),
-    })
+    audit::record(
+        &txn,
+        actor,
+        audit::Change {
+            action: "enterprise.update",
+            entity: "enterprise",
+            entity_id: id.to_string(),
+            region_path: Some(path),
+            details: Some(serde_json::json!({ "fields": changed })),
+        },
+    )
     .await?;
     txn.commit().await?;
     Ok(model)

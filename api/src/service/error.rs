@@ -87,13 +87,20 @@ impl Validator {
         if len < min {
             self.add(field, format!("must not be shorter than {min} characters"));
         } else if len > max {
-            self.add(field, format!("must not be longer than {max} characters, got {len}"));
+            self.add(
+                field,
+                format!("must not be longer than {max} characters, got {len}"),
+            );
         }
         trimmed.to_owned()
     }
 
     /// Records the error of a parse, keeping its value when it succeeded.
-    pub fn parsed<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+    pub fn parsed<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        result: Result<T, E>,
+    ) -> Option<T> {
         match result {
             Ok(v) => Some(v),
             Err(e) => {

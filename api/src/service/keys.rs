@@ -50,7 +50,11 @@ fn generate_secret() -> String {
 }
 
 /// Creates a key. Bureau keys need a region, agency keys an agency, other roles neither.
-pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewKey) -> Result<IssuedKey, ServiceError> {
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    new: NewKey,
+) -> Result<IssuedKey, ServiceError> {
     if actor.role != Role::Admin {
         return Err(ServiceError::forbidden("only admins create keys"));
     }
@@ -60,9 +64,10 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewKey) -> Resu
         Role::Bureau if new.region_code.is_none() => v.add("region", "a bureau key needs --region"),
         Role::Agency if new.agency_id.is_none() => v.add("agency", "an agency key needs --agency"),
         Role::Bureau | Role::Agency => {}
-        _ if new.region_code.is_some() || new.agency_id.is_some() => {
-            v.add("role", "only bureau keys take a region and only agency keys an agency")
-        }
+        _ if new.region_code.is_some() || new.agency_id.is_some() => v.add(
+            "role",
+            "only bureau keys take a region and only agency keys an agency",
+        ),
         _ => {}
     }
     if new.role == Role::Bureau && new.agency_id.is_some() {
@@ -73,7 +78,11 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewKey) -> Resu
     }
     if let Some(code) = &new.region_code {
         if let Some(code) = v.parsed("region", RegionCode::parse(code)) {
-            if region::Entity::find_by_id(code.as_str()).one(db).await?.is_none() {
+            if region::Entity::find_by_id(code.as_str())
+                .one(db)
+                .await?
+                .is_none()
+            {
                 v.add("region", format!("region {code} does not exist"));
             }
         }
@@ -125,7 +134,11 @@ pub async fn list(db: &DatabaseConnection) -> Result<Vec<api_key::Model>, Servic
 }
 
 /// Revokes a key; revoking a revoked key is a conflict.
-pub async fn revoke(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<api_key::Model, ServiceError> {
+pub async fn revoke(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+) -> Result<api_key::Model, ServiceError> {
     if actor.role != Role::Admin {
         return Err(ServiceError::forbidden("only admins revoke keys"));
     }
@@ -160,7 +173,10 @@ pub async fn revoke(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<a
 }
 
 /// Looks a presented secret up by its hash and resolves its scope.
-pub async fn authenticate(db: &DatabaseConnection, secret: &str) -> Result<Authentication, ServiceError> {
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    secret: &str,
+) -> Result<Authentication, ServiceError> {
     let Some(key) = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(hash(secret.trim())))
         .one(db)

@@ -3,11 +3,13 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 
-use super::{Actor, Page, PageRequest, Scope, ServiceError, agencies, audit, error::Validator, page, regions};
+use super::{
+    Actor, Page, PageRequest, Scope, ServiceError, agencies, audit, error::Validator, page, regions,
+};
 use crate::domain::Role;
 use crate::store::{agency, officer};
 
@@ -55,12 +57,21 @@ fn check_badge(v: &mut Validator, badge: &str) -> String {
     badge
 }
 
-pub async fn get(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<officer::Model, ServiceError> {
+pub async fn get(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+) -> Result<officer::Model, ServiceError> {
     if !actor.is(READERS) {
-        return Err(ServiceError::forbidden("this key's role may not read officers"));
+        return Err(ServiceError::forbidden(
+            "this key's role may not read officers",
+        ));
     }
     let not_found = ServiceError::NotFound { entity: "officer" };
-    let officer = officer::Entity::find_by_id(id).one(db).await?.ok_or(not_found)?;
+    let officer = officer::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(not_found)?;
     match agencies::region_path_of(db, officer.agency_id).await? {
         Some(path) if agencies::visible(actor, officer.agency_id, &path) => Ok(officer),
         _ => Err(ServiceError::NotFound { entity: "officer" }),
@@ -74,7 +85,9 @@ pub async fn list(
     req: PageRequest,
 ) -> Result<Page<officer::Model>, ServiceError> {
     if !actor.is(READERS) {
-        return Err(ServiceError::forbidden("this key's role may not read officers"));
+        return Err(ServiceError::forbidden(
+            "this key's role may not read officers",
+        ));
     }
     let mut select = officer::Entity::find().order_by_asc(officer::Column::Id);
     match &actor.scope {
@@ -101,21 +114,32 @@ pub async fn list(
     Ok(page::fetch(db, select, req).await?)
 }
 
-pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewOfficer) -> Result<officer::Model, ServiceError> {
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    new: NewOfficer,
+) -> Result<officer::Model, ServiceError> {
     if !actor.is(READERS) {
-        return Err(ServiceError::forbidden("this key's role may not create officers"));
+        return Err(ServiceError::forbidden(
+            "this key's role may not create officers",
+        ));
     }
     let mut v = Validator::new();
     let badge = check_badge(&mut v, &new.badge_no);
     let name = v.text("name", &new.name, 1, 100);
     let path = agencies::region_path_of(db, new.agency_id).await?;
     if path.is_none() {
-        v.add("agency_id", format!("agency {} does not exist", new.agency_id));
+        v.add(
+            "agency_id",
+            format!("agency {} does not exist", new.agency_id),
+        );
     }
     v.finish()?;
     let path = path.unwrap_or_default();
     if !may_write(actor, new.agency_id, &path) {
-        return Err(ServiceError::forbidden("the agency lies outside the key's scope"));
+        return Err(ServiceError::forbidden(
+            "the agency lies outside the key's scope",
+        ));
     }
     let now = Utc::now();
     let txn = db.begin().await?;
@@ -130,14 +154,20 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewOfficer) -> 
     }
     .insert(&txn)
     .await
-    .map_err(|e| ServiceError::from_unique(e, "an officer with this badge number already exists"))?;
-    audit::record(&txn, actor, audit::Change {
-        action: "officer.create",
-        entity: "officer",
-        entity_id: model.id.to_string(),
-        region_path: Some(path),
-        details: Some(serde_json::json!({ "agency_id": model.agency_id })),
-    })
+    .map_err(|e| {
+        ServiceError::from_unique(e, "an officer with this badge number already exists")
+    })?;
+    audit::record(
+        &txn,
+        actor,
+        audit::Change {
+            action: "officer.create",
+            entity: "officer",
+            entity_id: model.id.to_string(),
+            region_path: Some(path),
+            details: Some(serde_json::json!({ "agency_id": model.agency_id })),
+        },
+    )
     .await?;
     txn.commit().await?;
     Ok(model)
@@ -150,7 +180,9 @@ pub async fn update(
     patch: OfficerPatch,
 ) -> Result<officer::Model, ServiceError> {
     if !actor.is(READERS) {
-        return Err(ServiceError::forbidden("this key's role may not change officers"));
+        return Err(ServiceError::forbidden(
+            "this key's role may not change officers",
+        ));
     }
     let mut v = Validator::new();
     let badge = patch.badge_no.as_deref().map(|b| check_badge(&mut v, b));
@@ -165,7 +197,9 @@ pub async fn update(
         .await?
         .ok_or_else(|| anyhow::anyhow!("agency of officer {id} is gone"))?;
     if !may_write(actor, current.agency_id, &path) {
-        return Err(ServiceError::forbidden("the officer's agency lies outside the key's scope"));
+        return Err(ServiceError::forbidden(
+            "the officer's agency lies outside the key's scope",
+        ));
     }
     let mut active: officer::ActiveModel = current.into();
     let mut changed = Vec::new();
@@ -182,17 +216,20 @@ pub async fn update(
         changed.push("active");
     }
     active.updated_at = Set(Utc::now());
-    let model = active
-        .update(&txn)
-        .await
-        .map_err(|e| ServiceError::from_unique(e, "an officer with this badge number already exists"))?;
-    audit::record(&txn, actor, audit::Change {
-        action: "officer.update",
-        entity: "officer",
-        entity_id: id.to_string(),
-        region_path: Some(path),
-        details: Some(serde_json::json!({ "fields": changed })),
-    })
+    let model = active.update(&txn).await.map_err(|e| {
+        ServiceError::from_unique(e, "an officer with this badge number already exists")
+    })?;
+    audit::record(
+        &txn,
+        actor,
+        audit::Change {
+            action: "officer.update",
+            entity: "officer",
+            entity_id: id.to_string(),
+            region_path: Some(path),
+            details: Some(serde_json::json!({ "fields": changed })),
+        },
+    )
     .await?;
     txn.commit().await?;
     Ok(model)

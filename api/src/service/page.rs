@@ -25,7 +25,10 @@ impl PageRequest {
             v.add("page", "must be at least 1");
         }
         if !(1..=MAX_PAGE_SIZE as i64).contains(&page_size) {
-            v.add("page_size", format!("must be between 1 and {MAX_PAGE_SIZE}"));
+            v.add(
+                "page_size",
+                format!("must be between 1 and {MAX_PAGE_SIZE}"),
+            );
         }
         v.finish()?;
         Ok(Self {
@@ -56,7 +59,11 @@ impl<T> Page<T> {
 }
 
 /// Runs `select` (already ordered) for one page.
-pub async fn fetch<E, C>(db: &C, select: Select<E>, req: PageRequest) -> Result<Page<E::Model>, DbErr>
+pub async fn fetch<E, C>(
+    db: &C,
+    select: Select<E>,
+    req: PageRequest,
+) -> Result<Page<E::Model>, DbErr>
 where
     E: EntityTrait,
     E::Model: Send + Sync,

@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
 use super::{Actor, Page, PageRequest, ServiceError, audit, error::Validator, page};
@@ -38,15 +38,25 @@ pub struct RegionFilter {
 }
 
 /// Loads a region by code; unknown codes are `None`.
-pub async fn find<C: ConnectionTrait>(db: &C, code: &str) -> Result<Option<region::Model>, ServiceError> {
+pub async fn find<C: ConnectionTrait>(
+    db: &C,
+    code: &str,
+) -> Result<Option<region::Model>, ServiceError> {
     Ok(region::Entity::find_by_id(code).one(db).await?)
 }
 
 /// Resolves a filter's region code to its path, or a 422 naming `field`.
-pub async fn path_of<C: ConnectionTrait>(db: &C, field: &str, code: &str) -> Result<String, ServiceError> {
+pub async fn path_of<C: ConnectionTrait>(
+    db: &C,
+    field: &str,
+    code: &str,
+) -> Result<String, ServiceError> {
     match find(db, code).await? {
         Some(r) => Ok(r.path),
-        None => Err(ServiceError::invalid(field, format!("region {code} does not exist"))),
+        None => Err(ServiceError::invalid(
+            field,
+            format!("region {code} does not exist"),
+        )),
     }
 }
 
@@ -74,7 +84,11 @@ pub async fn list(
     Ok(page::fetch(db, select, req).await?)
 }
 
-pub async fn get(db: &DatabaseConnection, _actor: &Actor, code: &str) -> Result<region::Model, ServiceError> {
+pub async fn get(
+    db: &DatabaseConnection,
+    _actor: &Actor,
+    code: &str,
+) -> Result<region::Model, ServiceError> {
     find(db, code)
         .await?
         .ok_or(ServiceError::NotFound { entity: "region" })
@@ -84,14 +98,22 @@ pub async fn get(db: &DatabaseConnection, _actor: &Actor, code: &str) -> Result<
 fn may_write(actor: &Actor, path: &str) -> bool {
     match actor.role {
         Role::Admin => true,
-        Role::Bureau => actor.region_prefix().is_some_and(|p| path.starts_with(p) && path != p),
+        Role::Bureau => actor
+            .region_prefix()
+            .is_some_and(|p| path.starts_with(p) && path != p),
         _ => false,
     }
 }
 
-pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewRegion) -> Result<region::Model, ServiceError> {
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    new: NewRegion,
+) -> Result<region::Model, ServiceError> {
     if !actor.is(&[Role::Admin, Role::Bureau]) {
-        return Err(ServiceError::forbidden("only admin and bureau keys may create regions"));
+        return Err(ServiceError::forbidden(
+            "only admin and bureau keys may create regions",
+        ));
     }
     let mut v = Validator::new();
     let name = v.text("name", &new.name, 1, 100);
@@ -114,7 +136,11 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewRegion) -> R
             Some(parent) if parent.level != expected_level => {
                 v.add(
                     "parent_code",
-                    format!("the parent of a {:?} must be a {:?}", new.level, expected_level).to_lowercase(),
+                    format!(
+                        "the parent of a {:?} must be a {:?}",
+                        new.level, expected_level
+                    )
+                    .to_lowercase(),
                 );
                 None
             }
@@ -122,7 +148,9 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewRegion) -> R
         },
     };
     if let Some(code) = &code {
-        let parent_code = parent.as_ref().and_then(|p| RegionCode::parse(&p.code).ok());
+        let parent_code = parent
+            .as_ref()
+            .and_then(|p| RegionCode::parse(&p.code).ok());
         if let Err(e) = code.check_fits(new.level, parent_code.as_ref()) {
             v.add("code", e.to_string());
         }
@@ -133,7 +161,9 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewRegion) -> R
     };
     let path = child_path(parent.as_ref().map(|p| p.path.as_str()), &code);
     if !may_write(actor, &path) {
-        return Err(ServiceError::forbidden("the region lies outside the key's scope"));
+        return Err(ServiceError::forbidden(
+            "the region lies outside the key's scope",
+        ));
     }
     let now = Utc::now();
     let txn = db.begin().await?;
@@ -149,13 +179,17 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewRegion) -> R
     .insert(&txn)
     .await
     .map_err(|e| ServiceError::from_unique(e, format!("region {code} already exists")))?;
-    audit::record(&txn, actor, audit::Change {
-        action: "region.create",
-        entity: "region",
-        entity_id: model.code.clone(),
-        region_path: Some(path),
-        details: None,
-    })
+    audit::record(
+        &txn,
+        actor,
+        audit::Change {
+            action: "region.create",
+            entity: "region",
+            entity_id: model.code.clone(),
+            region_path: Some(path),
+            details: None,
+        },
+    )
     .await?;
     txn.commit().await?;
     Ok(model)
@@ -168,7 +202,9 @@ pub async fn update(
     patch: RegionPatch,
 ) -> Result<region::Model, ServiceError> {
     if !actor.is(&[Role::Admin, Role::Bureau]) {
-        return Err(ServiceError::forbidden("only admin and bureau keys may change regions"));
+        return Err(ServiceError::forbidden(
+            "only admin and bureau keys may change regions",
+        ));
     }
     let mut v = Validator::new();
     let name = patch.name.as_deref().map(|n| v.text("name", n, 1, 100));
@@ -178,7 +214,9 @@ pub async fn update(
         .await?
         .ok_or(ServiceError::NotFound { entity: "region" })?;
     if !may_write(actor, &current.path) {
-        return Err(ServiceError::forbidden("the region lies outside the key's scope"));
+        return Err(ServiceError::forbidden(
+            "the region lies outside the key's scope",
+        ));
     }
     let path = current.path.clone();
     let mut active: region::ActiveModel = current.into();
@@ -189,13 +227,17 @@ pub async fn update(
     }
     active.updated_at = Set(Utc::now());
     let model = active.update(&txn).await?;
-    audit::record(&txn, actor, audit::Change {
-        action: "region.update",
-        entity: "region",
-        entity_id: model.code.clone(),
-        region_path: Some(path),
-        details: Some(serde_json::json!({ "fields": changed })),
-    })
+    audit::record(
+        &txn,
+        actor,
+        audit::Change {
+            action: "region.update",
+            entity: "region",
+            entity_id: model.code.clone(),
+            region_path: Some(path),
+            details: Some(serde_json::json!({ "fields": changed })),
+        },
+    )
     .await?;
     txn.commit().await?;
     Ok(model)
