@@ -29,6 +29,12 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// How long a shutdown waits for in-flight requests.
     pub shutdown_timeout_secs: u64,
+    /// Failed authentications allowed per client address and window before 429.
+    pub auth_failures_per_window: u32,
+    /// Length of that window in seconds.
+    pub auth_failure_window_secs: i64,
+    /// Trust `X-Forwarded-For` for the client address (only behind your own proxy).
+    pub trust_forwarded_for: bool,
     /// Base URL printed for users (defaults to `http://<listen>`).
     pub public_url: Option<String>,
     pub db: DbConfig,
@@ -59,6 +65,9 @@ impl Default for Config {
             log_format: LogFormat::Text,
             body_limit_bytes: 1024 * 1024,
             shutdown_timeout_secs: 30,
+            auth_failures_per_window: 20,
+            auth_failure_window_secs: 60,
+            trust_forwarded_for: false,
             public_url: None,
             db: DbConfig::default(),
         }

@@ -157,7 +157,7 @@ async fn serve(config: config::Config, demo: bool) -> anyhow::Result<()> {
         )?;
     }
     tracing::info!(listen = %addr, "serving");
-    let state = startup::AppState::new(conn.clone());
+    let state = startup::AppState::new(conn.clone(), &config);
     let app = startup::app(state, config.body_limit_bytes);
     startup::serve(
         listener,

@@ -7,24 +7,35 @@ use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, Response, Route, Server};
 use sea_orm::DatabaseConnection;
 
+use crate::config::Config;
 use crate::http::{
     self,
     frame::Frame,
     metrics::{Metrics, RouteTemplates},
 };
+use crate::service::rate_limit::Limit;
 
 /// Shared state of one app: the pool and the metrics registry. Cloning is cheap.
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub metrics: Metrics,
+    /// Failed authentications allowed per client address and window.
+    pub auth_failure_limit: Limit,
+    /// Take the client address from `X-Forwarded-For` (behind a trusted proxy only).
+    pub trust_forwarded_for: bool,
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: DatabaseConnection, config: &Config) -> Self {
         Self {
             db,
             metrics: Metrics::new(),
+            auth_failure_limit: Limit {
+                max: config.auth_failures_per_window,
+                window_secs: config.auth_failure_window_secs.max(1),
+            },
+            trust_forwarded_for: config.trust_forwarded_for,
         }
     }
 }

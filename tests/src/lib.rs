@@ -98,15 +98,13 @@ impl TestApp {
         backend: Backend,
         url: String,
         dir: Option<tempfile::TempDir>,
-        body_limit: usize,
+        mut config: Config,
     ) -> Self {
-        let config = Config {
-            database_url: SecretString::from(url),
-            ..Config::default()
-        };
+        config.database_url = SecretString::from(url);
+        let body_limit = config.body_limit_bytes;
         let conn = db::connect(&config).await.expect("connect");
         db::migrate(&conn).await.expect("migrate");
-        let app = startup::app(startup::AppState::new(conn.clone()), body_limit).boxed();
+        let app = startup::app(startup::AppState::new(conn.clone(), &config), body_limit).boxed();
         Self {
             backend,
             db: conn,
@@ -212,18 +210,21 @@ where
     F: Fn(TestApp) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    for_each_backend_with_limit(1024 * 1024, test).await;
+    for_each_backend_with(|_| {}, test).await;
 }
 
-/// As [`for_each_backend`], with a given body limit.
-pub async fn for_each_backend_with_limit<F, Fut>(body_limit: usize, test: F)
+/// As [`for_each_backend`], with configuration changed by `configure`.
+pub async fn for_each_backend_with<C, F, Fut>(configure: C, test: F)
 where
+    C: Fn(&mut Config),
     F: Fn(TestApp) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-    let app = TestApp::over(Backend::Sqlite, url, Some(dir), body_limit).await;
+    let mut config = Config::default();
+    configure(&mut config);
+    let app = TestApp::over(Backend::Sqlite, url, Some(dir), config.clone()).await;
     run(test(app)).await;
 
     match std::env::var(POSTGRES_ENV) {
@@ -237,7 +238,7 @@ where
                 .await
                 .expect("create test database");
             let url = database_url(&server, &name);
-            let app = TestApp::over(Backend::Postgres, url, None, body_limit).await;
+            let app = TestApp::over(Backend::Postgres, url, None, config.clone()).await;
             let conn = app.db.clone();
             let outcome = tokio::spawn(test(app)).await;
             conn.close().await.ok();

@@ -1,7 +1,7 @@
 //! Every error status answers with the one JSON shape.
 
 use pingjia_api::domain::Role;
-use pingjia_tests::{for_each_backend, for_each_backend_with_limit};
+use pingjia_tests::{for_each_backend, for_each_backend_with};
 use poem::http::Method;
 use serde_json::json;
 
@@ -126,51 +126,55 @@ async fn wrong_content_type_is_a_415() {
 
 #[tokio::test]
 async fn bodies_over_the_limit_are_413_and_change_nothing() {
-    for_each_backend_with_limit(256, |app| async move {
-        let key = app.admin().await;
-        let auth = format!("Bearer {key}");
-        let name = "很".repeat(200);
-        let body = format!(r#"{{"code":"320700","level":"city","name":"{name}"}}"#).into_bytes();
-        let len = body.len().to_string();
-        // Declared by Content-Length: refused before reading.
-        let reply = app
-            .raw(
+    for_each_backend_with(
+        |c| c.body_limit_bytes = 256,
+        |app| async move {
+            let key = app.admin().await;
+            let auth = format!("Bearer {key}");
+            let name = "很".repeat(200);
+            let body =
+                format!(r#"{{"code":"320700","level":"city","name":"{name}"}}"#).into_bytes();
+            let len = body.len().to_string();
+            // Declared by Content-Length: refused before reading.
+            let reply = app
+                .raw(
+                    Method::POST,
+                    "/api/v1/regions",
+                    &[
+                        ("Authorization", &auth),
+                        ("Content-Type", "application/json"),
+                        ("Content-Length", &len),
+                    ],
+                    body.clone(),
+                )
+                .await
+                .expect_error(413, "payload_too_large");
+            assert_eq!(reply.body["details"]["limit_bytes"], 256);
+            // Without Content-Length (chunked): measured while read.
+            app.raw(
                 Method::POST,
                 "/api/v1/regions",
                 &[
                     ("Authorization", &auth),
                     ("Content-Type", "application/json"),
-                    ("Content-Length", &len),
                 ],
-                body.clone(),
+                body,
             )
             .await
             .expect_error(413, "payload_too_large");
-        assert_eq!(reply.body["details"]["limit_bytes"], 256);
-        // Without Content-Length (chunked): measured while read.
-        app.raw(
-            Method::POST,
-            "/api/v1/regions",
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", "application/json"),
-            ],
-            body,
-        )
-        .await
-        .expect_error(413, "payload_too_large");
-        app.get("/api/v1/regions/320700", &key)
+            app.get("/api/v1/regions/320700", &key)
+                .await
+                .expect_error(404, "not_found");
+            // A small body still passes.
+            app.post(
+                "/api/v1/regions",
+                &key,
+                json!({"code": "320700", "name": "连云港市", "level": "city"}),
+            )
             .await
-            .expect_error(404, "not_found");
-        // A small body still passes.
-        app.post(
-            "/api/v1/regions",
-            &key,
-            json!({"code": "320700", "name": "连云港市", "level": "city"}),
-        )
-        .await
-        .expect(201);
-    })
+            .expect(201);
+        },
+    )
     .await;
 }
 
@@ -257,6 +261,40 @@ async fn a_client_request_id_is_echoed() {
             .await
             .expect(200);
         assert_ne!(reply.headers["x-request-id"], "bad id with spaces");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn repeated_failed_authentication_is_429_with_retry_after() {
+    // A day-long window, so the test cannot straddle two windows.
+    let configure = |c: &mut pingjia_api::config::Config| {
+        c.auth_failures_per_window = 5;
+        c.auth_failure_window_secs = 86_400;
+    };
+    for_each_backend_with(configure, |app| async move {
+        let admin = app.admin().await;
+        for i in 0..5 {
+            app.get("/api/v1/agencies", &format!("pj_guess{i}"))
+                .await
+                .expect_error(401, "unauthorized");
+        }
+        let reply = app
+            .get("/api/v1/agencies", "pj_guess_more")
+            .await
+            .expect_error(429, "too_many_requests");
+        let retry: i64 = reply.headers["retry-after"]
+            .to_str()
+            .expect("header")
+            .parse()
+            .expect("seconds");
+        assert!((1..=86_400).contains(&retry), "{retry}");
+        assert_eq!(reply.body["details"]["retry_after_secs"], retry);
+        // While limited, even a valid key from that address waits: answering it would
+        // let a guesser tell a hit from a miss.
+        app.get("/api/v1/agencies", &admin)
+            .await
+            .expect_error(429, "too_many_requests");
     })
     .await;
 }

@@ -5,7 +5,7 @@ use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
 
 use super::error::{ApiError, current_request_id};
-use crate::service::{Actor, keys};
+use crate::service::{Actor, keys, rate_limit};
 use crate::startup::AppState;
 
 /// `Authorization: Bearer <key>`. Keys are issued with `pingjia keys create`.
@@ -21,17 +21,54 @@ async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
     let state = req
         .data::<AppState>()
         .ok_or_else(|| ApiError::internal(&"application state missing"))?;
-    match keys::authenticate(&state.db, &bearer.token).await {
-        Ok(keys::Authentication::Valid(mut actor)) => {
-            actor.request_id = Some(current_request_id());
-            Ok(actor)
-        }
-        Ok(keys::Authentication::Revoked) => {
-            Err(ApiError::unauthorized("api_key_revoked", "this API key has been revoked").into())
-        }
-        Ok(keys::Authentication::Unknown) => {
-            Err(ApiError::unauthorized("unauthorized", "unknown API key").into())
-        }
-        Err(e) => Err(ApiError::from(e).into()),
+    // Guessing keys is throttled per client address: failures count, successes do not.
+    let bucket = format!(
+        "auth-failure:{}",
+        client_address(req, state.trust_forwarded_for)
+    );
+    let verdict = rate_limit::check(&state.db, &bucket, state.auth_failure_limit)
+        .await
+        .map_err(ApiError::from)?;
+    if let rate_limit::Verdict::Limited { retry_after_secs } = verdict {
+        return Err(ApiError::too_many_requests(
+            "too many failed authentication attempts",
+            retry_after_secs,
+        )
+        .into());
     }
+    let failure = match keys::authenticate(&state.db, &bearer.token)
+        .await
+        .map_err(ApiError::from)?
+    {
+        keys::Authentication::Valid(mut actor) => {
+            actor.request_id = Some(current_request_id());
+            return Ok(actor);
+        }
+        keys::Authentication::Revoked => {
+            ApiError::unauthorized("api_key_revoked", "this API key has been revoked")
+        }
+        keys::Authentication::Unknown => ApiError::unauthorized("unauthorized", "unknown API key"),
+    };
+    rate_limit::hit(&state.db, &bucket, state.auth_failure_limit)
+        .await
+        .map_err(ApiError::from)?;
+    Err(failure.into())
+}
+
+/// The client's IP address: the socket peer, or the first `X-Forwarded-For` entry when
+/// the service runs behind a trusted proxy.
+fn client_address(req: &Request, trust_forwarded_for: bool) -> String {
+    if trust_forwarded_for {
+        if let Some(first) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+        {
+            return first.trim().to_owned();
+        }
+    }
+    req.remote_addr()
+        .as_socket_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
 }

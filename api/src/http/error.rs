@@ -58,6 +58,8 @@ impl poem_openapi::types::Example for ErrorBody {
 pub struct ApiError {
     pub status: StatusCode,
     pub body: ErrorBody,
+    /// Seconds for the `Retry-After` header of a 429.
+    pub retry_after_secs: Option<i64>,
 }
 
 impl ApiError {
@@ -75,7 +77,20 @@ impl ApiError {
                 request_id: current_request_id(),
                 details,
             },
+            retry_after_secs: None,
         }
+    }
+
+    /// A 429 with `Retry-After`.
+    pub fn too_many_requests(message: &str, retry_after_secs: i64) -> Self {
+        let mut err = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            message,
+            json!({ "retry_after_secs": retry_after_secs }),
+        );
+        err.retry_after_secs = Some(retry_after_secs);
+        err
     }
 
     /// A 500 that tells the client nothing but the request id; the cause is logged.
@@ -101,7 +116,7 @@ impl ResponseError for ApiError {
     }
 
     fn as_response(&self) -> Response {
-        json_response(self.status, &self.body)
+        self.clone().into_response()
     }
 }
 
@@ -253,7 +268,15 @@ pub fn generic(status: StatusCode) -> ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        json_response(self.status, &self.body)
+        let mut response = json_response(self.status, &self.body);
+        if let Some(secs) = self.retry_after_secs {
+            if let Ok(value) = poem::http::HeaderValue::from_str(&secs.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(poem::http::header::RETRY_AFTER, value);
+            }
+        }
+        response
     }
 }
 

@@ -5,4 +5,5 @@ pub mod api_key;
 pub mod audit;
 pub mod enterprise;
 pub mod officer;
+pub mod rate_limit;
 pub mod region;
