@@ -3,7 +3,9 @@
 //! when `PINGJIA_TEST_POSTGRES_URL` is set (dropped afterwards).
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use pingjia_api::config::Config;
 use pingjia_api::domain::Role;
@@ -31,6 +33,7 @@ pub enum Backend {
 pub struct TestApp {
     pub backend: Backend,
     pub db: DatabaseConnection,
+    config: Config,
     client: TestClient<BoxEndpoint<'static, Response>>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -108,8 +111,36 @@ impl TestApp {
         Self {
             backend,
             db: conn,
+            config,
             client: TestClient::new(app),
             _dir: dir,
+        }
+    }
+
+    /// Serves the same app over real HTTP on a free loopback port.
+    pub async fn serve(&self) -> RunningServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let app = startup::app(
+            startup::AppState::new(self.db.clone(), &self.config),
+            self.config.body_limit_bytes,
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        let task = tokio::spawn(startup::serve(
+            listener,
+            app,
+            shutdown,
+            Duration::from_secs(10),
+        ));
+        RunningServer {
+            addr,
+            stop: Some(stop),
+            task,
         }
     }
 
@@ -185,6 +216,30 @@ impl TestApp {
             .await
             .expect("demo data")
             .expect("empty database");
+    }
+}
+
+/// A server started by [`TestApp::serve`].
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Sends the shutdown signal (as SIGTERM would).
+    pub fn signal_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits for the server to finish draining and stop.
+    pub async fn stopped(self) -> std::io::Result<()> {
+        tokio::time::timeout(Duration::from_secs(15), self.task)
+            .await
+            .expect("server stops after draining")
+            .expect("server task")
     }
 }
 

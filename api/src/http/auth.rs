@@ -58,15 +58,14 @@ async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
 /// The client's IP address: the socket peer, or the first `X-Forwarded-For` entry when
 /// the service runs behind a trusted proxy.
 fn client_address(req: &Request, trust_forwarded_for: bool) -> String {
-    if trust_forwarded_for {
-        if let Some(first) = req
+    if trust_forwarded_for
+        && let Some(first) = req
             .headers()
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(',').next())
-        {
-            return first.trim().to_owned();
-        }
+    {
+        return first.trim().to_owned();
     }
     req.remote_addr()
         .as_socket_addr()

@@ -269,12 +269,12 @@ pub fn generic(status: StatusCode) -> ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = json_response(self.status, &self.body);
-        if let Some(secs) = self.retry_after_secs {
-            if let Ok(value) = poem::http::HeaderValue::from_str(&secs.to_string()) {
-                response
-                    .headers_mut()
-                    .insert(poem::http::header::RETRY_AFTER, value);
-            }
+        if let Some(secs) = self.retry_after_secs
+            && let Ok(value) = poem::http::HeaderValue::from_str(&secs.to_string())
+        {
+            response
+                .headers_mut()
+                .insert(poem::http::header::RETRY_AFTER, value);
         }
         response
     }

@@ -74,6 +74,7 @@ impl OfficersApi {
     ///
     /// Roles: admin (all), bureau (agencies in its subtree), agency (its own).
     #[oai(path = "/officers", method = "get", operation_id = "listOfficers")]
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         state: Data<&AppState>,

@@ -215,12 +215,12 @@ pub async fn update(
             "the agency lies outside the key's scope",
         ));
     }
-    if let Some(region) = &new_region {
-        if !may_write(actor, &region.path) {
-            return Err(ServiceError::forbidden(
-                "the new region lies outside the key's scope",
-            ));
-        }
+    if let Some(region) = &new_region
+        && !may_write(actor, &region.path)
+    {
+        return Err(ServiceError::forbidden(
+            "the new region lies outside the key's scope",
+        ));
     }
     let mut path = current.region_path;
     let mut active: agency::ActiveModel = current.agency.into();

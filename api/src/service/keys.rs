@@ -76,21 +76,19 @@ pub async fn create(
     if new.role == Role::Agency && new.region_code.is_some() {
         v.add("region", "an agency key is scoped by agency, not region");
     }
-    if let Some(code) = &new.region_code {
-        if let Some(code) = v.parsed("region", RegionCode::parse(code)) {
-            if region::Entity::find_by_id(code.as_str())
-                .one(db)
-                .await?
-                .is_none()
-            {
-                v.add("region", format!("region {code} does not exist"));
-            }
-        }
+    if let Some(code) = &new.region_code
+        && let Some(code) = v.parsed("region", RegionCode::parse(code))
+        && region::Entity::find_by_id(code.as_str())
+            .one(db)
+            .await?
+            .is_none()
+    {
+        v.add("region", format!("region {code} does not exist"));
     }
-    if let Some(id) = new.agency_id {
-        if agency::Entity::find_by_id(id).one(db).await?.is_none() {
-            v.add("agency", format!("agency {id} does not exist"));
-        }
+    if let Some(id) = new.agency_id
+        && agency::Entity::find_by_id(id).one(db).await?.is_none()
+    {
+        v.add("agency", format!("agency {id} does not exist"));
     }
     v.finish()?;
 
