@@ -298,3 +298,31 @@ async fn repeated_failed_authentication_is_429_with_retry_after() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_internal_failure_is_a_500_that_reveals_nothing() {
+    use sea_orm::ConnectionTrait;
+    for_each_backend(|app| async move {
+        let key = app.admin().await;
+        // Break the store under the running app.
+        app.db
+            .execute_unprepared("DROP TABLE officers")
+            .await
+            .expect("drop table");
+        let reply = app
+            .get("/api/v1/officers", &key)
+            .await
+            .expect_error(500, "internal_error");
+        let message = reply.body["message"].as_str().unwrap_or_default();
+        assert!(message.contains("request id"), "{message}");
+        for leak in ["officers", "table", "relation", "SELECT", "sqlx"] {
+            assert!(
+                !reply.text.contains(leak),
+                "500 body leaks {leak:?}: {}",
+                reply.text
+            );
+        }
+        assert_eq!(reply.body["details"], json!({}));
+    })
+    .await;
+}

@@ -47,6 +47,7 @@ page_type!(AgencyPage, Agency);
 
 /// An agency to create.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct CreateAgency {
     pub code: String,
     pub name: String,
@@ -167,5 +168,17 @@ impl AgenciesApi {
                 .await?
                 .into(),
         ))
+    }
+}
+
+impl poem_openapi::types::Example for CreateAgency {
+    fn example() -> Self {
+        Self {
+            code: "11320706MB0000001X".into(),
+            name: "海州区市场监督管理局".into(),
+            domain: AgencyDomain::MarketRegulation,
+            region_code: "320706".into(),
+            active: true,
+        }
     }
 }

@@ -42,6 +42,7 @@ page_type!(EnterprisePage, Enterprise);
 
 /// An enterprise to create.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct CreateEnterprise {
     /// 18 characters with a valid GB 32100 check digit; an invalid code is a 422.
     pub uscc: String,
@@ -162,5 +163,15 @@ impl EnterprisesApi {
                 .await?
                 .into(),
         ))
+    }
+}
+
+impl poem_openapi::types::Example for CreateEnterprise {
+    fn example() -> Self {
+        Self {
+            uscc: "91110000802100433B".into(),
+            name: "连云港市海州恒达商贸有限公司".into(),
+            region_code: "320706".into(),
+        }
     }
 }

@@ -44,6 +44,7 @@ page_type!(OfficerPage, Officer);
 
 /// An officer to create.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct CreateOfficer {
     pub agency_id: i64,
     /// 执法证号: 4–32 ASCII letters, digits or '-'.
@@ -158,5 +159,16 @@ impl OfficersApi {
                 .await?
                 .into(),
         ))
+    }
+}
+
+impl poem_openapi::types::Example for CreateOfficer {
+    fn example() -> Self {
+        Self {
+            agency_id: 6,
+            badge_no: "32070600123".into(),
+            name: "张志强".into(),
+            active: true,
+        }
     }
 }

@@ -43,6 +43,7 @@ page_type!(RegionPage, Region);
 
 /// A region to create.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct CreateRegion {
     /// Division code: `PPCC00` for a city, `PPCCDD` for a county, 9 digits for a town.
     pub code: String,
@@ -150,5 +151,16 @@ impl RegionsApi {
                 .await?
                 .into(),
         ))
+    }
+}
+
+impl poem_openapi::types::Example for CreateRegion {
+    fn example() -> Self {
+        Self {
+            code: "320706".into(),
+            name: "海州区".into(),
+            level: RegionLevel::County,
+            parent_code: Some("320700".into()),
+        }
     }
 }
