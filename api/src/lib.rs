@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod score;
 pub mod service;
 pub mod startup;
 pub mod store;

@@ -49,6 +49,22 @@ enum Command {
         #[arg(long, default_value = "openapi")]
         dir: PathBuf,
     },
+    /// Per-agency survey estimates from a CSV (`agency, weight, q1..qK`).
+    Score {
+        file: PathBuf,
+        /// Write the CSV result here instead of standard output.
+        #[arg(long, conflicts_with = "json")]
+        out: Option<PathBuf>,
+        /// Print JSON (with flags) instead of CSV.
+        #[arg(long)]
+        json: bool,
+        /// Agencies with fewer respondents are flagged `insufficient_sample`.
+        #[arg(long, default_value_t = 30)]
+        min_n: usize,
+        /// Confidence level of the intervals.
+        #[arg(long, default_value_t = 0.95)]
+        confidence: f64,
+    },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -111,6 +127,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate { action } => migrate(&config, action.unwrap_or(MigrateAction::Up)).await,
         Command::Openapi { write, dir } => openapi(write, &dir),
         Command::Keys { action } => keys_command(&config, action).await,
+        Command::Score {
+            file,
+            out,
+            json,
+            min_n,
+            confidence,
+        } => score_command(&file, out.as_deref(), json, min_n, confidence),
     }
 }
 
@@ -205,6 +228,42 @@ fn openapi(write: bool, dir: &std::path::Path) -> anyhow::Result<()> {
         )?;
     } else {
         writeln!(std::io::stdout(), "{}", api.spec())?;
+    }
+    Ok(())
+}
+
+fn score_command(
+    file: &std::path::Path,
+    out: Option<&std::path::Path>,
+    json: bool,
+    min_n: usize,
+    confidence: f64,
+) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let options = pingjia_scoring::GroupOptions {
+        confidence,
+        min_n,
+        ..Default::default()
+    };
+    let scores = match pingjia_api::score::score_csv(&bytes, &options) {
+        Ok(scores) => scores,
+        Err(errors) => {
+            let mut err = std::io::stderr().lock();
+            for e in &errors {
+                writeln!(err, "{}: {e}", file.display())?;
+            }
+            anyhow::bail!("{} bad line(s) in {}", errors.len(), file.display());
+        }
+    };
+    let text = if json {
+        serde_json::to_string_pretty(&pingjia_api::score::to_json(&scores))? + "\n"
+    } else {
+        pingjia_api::score::to_csv(&scores)
+    };
+    match out {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     Ok(())
 }
