@@ -167,6 +167,9 @@ pub struct GroupOptions {
     pub reverse: Vec<bool>,
     /// A respondent is in the top box when their 0–100 score is at least this (75).
     pub top_box_min: f64,
+    /// Worker threads for large inputs; 0 uses one per core. Results are identical
+    /// for any number of threads.
+    pub threads: usize,
 }
 
 impl Default for GroupOptions {
@@ -176,6 +179,7 @@ impl Default for GroupOptions {
             min_n: 30,
             reverse: Vec::new(),
             top_box_min: 75.0,
+            threads: 0,
         }
     }
 }
@@ -232,19 +236,208 @@ pub struct GroupScore {
     pub flags: Vec<Flag>,
 }
 
-/// Per-group running sums of pass 1.
-#[derive(Debug, Clone, Default)]
-struct Sums {
-    n: u64,
+/// Per-group floating-point sums of one chunk (merged in chunk order, so results do
+/// not depend on the number of threads).
+#[derive(Debug, Clone, Copy, Default)]
+struct FloatSums {
     w: f64,
     w2: f64,
     ws: f64,
     w_top: f64,
-    /// Σ w²(s − m)², filled in pass 2.
-    w2r2: f64,
+}
+
+/// Per-group integer counts (exact, merged in any order).
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    n: u64,
     complete: u64,
     total: u64,
     total2: u64,
+}
+
+/// Rows per chunk: the unit of parallel work and of deterministic merging.
+const CHUNK: usize = 1 << 16;
+
+/// Partial results of pass 1 over some chunks.
+struct Pass1 {
+    /// `floats[c * g + group]` for chunk c.
+    floats: Vec<FloatSums>,
+    counts: Vec<Counts>,
+    /// `item_sums[group * k + item]`: Σx and Σx² over complete rows.
+    item_sum: Vec<u64>,
+    item_sum2: Vec<u64>,
+}
+
+struct Setup<'a> {
+    responses: &'a Responses,
+    table: ScoreTable,
+    recode: Option<Vec<[u8; 6]>>,
+    top_box_min: f64,
+    g: usize,
+    chunks: usize,
+}
+
+/// Packs a respondent's answered count and total: `answered << 16 | total`, 0 when
+/// the respondent answered nothing.
+fn row_code(answered: u32, total: u32) -> u32 {
+    (answered << 16) | total
+}
+
+/// The 0–100 score of a packed row: 25·(Σx − c)/c, an exact integer numerator and one
+/// rounding.
+fn row_score(code: u32) -> f64 {
+    let answered = code >> 16;
+    let total = code & 0xFFFF;
+    25.0 * f64::from(total - answered) / f64::from(answered)
+}
+
+/// Every possible score, indexed by (answered, total): a table lookup instead of a
+/// division per row, with bit-identical values.
+struct ScoreTable {
+    stride: usize,
+    values: Vec<f64>,
+}
+
+impl ScoreTable {
+    fn new(k: usize) -> Self {
+        let stride = 5 * k + 1;
+        let mut values = vec![f64::NAN; (k + 1) * stride];
+        for answered in 1..=k {
+            for total in answered..=5 * answered {
+                values[answered * stride + total] =
+                    row_score(row_code(answered as u32, total as u32));
+            }
+        }
+        Self { stride, values }
+    }
+
+    #[inline(always)]
+    fn get(&self, code: u32) -> f64 {
+        self.values[(code >> 16) as usize * self.stride + (code & 0xFFFF) as usize]
+    }
+}
+
+/// Pass 1 over the given chunks: packed row codes (written to `codes`), sums, counts
+/// and the complete-row item sums.
+fn pass1(setup: &Setup<'_>, codes: &mut [(usize, &mut [u32])]) -> Pass1 {
+    let r = setup.responses;
+    let (k, g) = (r.k, setup.g);
+    let mut out = Pass1 {
+        floats: vec![FloatSums::default(); setup.chunks * g],
+        counts: vec![Counts::default(); g],
+        item_sum: vec![0; g * k],
+        item_sum2: vec![0; g * k],
+    };
+    let mut coded = vec![0u8; k];
+    // Per-chunk u32 sums (at most 65,536 rows × 25 fit), flushed into u64 per chunk.
+    let mut sum = vec![0u32; g * k];
+    let mut sum2 = vec![0u32; g * k];
+    for (chunk, chunk_codes) in codes.iter_mut() {
+        let chunk = *chunk;
+        let first = chunk * CHUNK;
+        let floats = &mut out.floats[chunk * g..(chunk + 1) * g];
+        for (offset, code) in chunk_codes.iter_mut().enumerate() {
+            let i = first + offset;
+            let raw = &r.items[i * k..(i + 1) * k];
+            let row: &[u8] = match &setup.recode {
+                None => raw,
+                Some(table) => {
+                    for (j, &v) in raw.iter().enumerate() {
+                        coded[j] = table[j][v as usize];
+                    }
+                    &coded
+                }
+            };
+            let mut answered = 0u32;
+            let mut total = 0u32;
+            for &x in row {
+                answered += u32::from(x != MISSING);
+                total += u32::from(x);
+            }
+            if answered == 0 {
+                *code = 0;
+                continue;
+            }
+            *code = row_code(answered, total);
+            let gi = r.group[i] as usize;
+            let w = r.weight[i];
+            let s = setup.table.get(*code);
+            let f = &mut floats[gi];
+            f.w += w;
+            f.w2 += w * w;
+            f.ws += w * s;
+            // Branch-free: the top-box test is a coin flip for the branch predictor.
+            f.w_top += if s >= setup.top_box_min { w } else { 0.0 };
+            let c = &mut out.counts[gi];
+            c.n += 1;
+            if answered as usize == k {
+                c.complete += 1;
+                c.total += u64::from(total);
+                c.total2 += u64::from(total) * u64::from(total);
+                let base = gi * k;
+                for ((acc, acc2), &x) in sum[base..base + k]
+                    .iter_mut()
+                    .zip(&mut sum2[base..base + k])
+                    .zip(row)
+                {
+                    let x = u32::from(x);
+                    *acc += x;
+                    *acc2 += x * x;
+                }
+            }
+        }
+        for (((total, total2), s), s2) in out
+            .item_sum
+            .iter_mut()
+            .zip(&mut out.item_sum2)
+            .zip(&mut sum)
+            .zip(&mut sum2)
+        {
+            *total += u64::from(*s);
+            *total2 += u64::from(*s2);
+            *s = 0;
+            *s2 = 0;
+        }
+    }
+    out
+}
+
+/// Pass 2 over some chunks: Σ w²(s − m)² per group and chunk.
+fn pass2(setup: &Setup<'_>, means: &[Option<f64>], codes: &[(usize, &[u32])]) -> Vec<f64> {
+    let (r, g, chunks) = (setup.responses, setup.g, setup.chunks);
+    let mut acc = vec![0.0; chunks * g];
+    for (chunk, chunk_codes) in codes {
+        let first = chunk * CHUNK;
+        let out = &mut acc[chunk * g..(chunk + 1) * g];
+        for (offset, &code) in chunk_codes.iter().enumerate() {
+            if code == 0 {
+                continue;
+            }
+            let i = first + offset;
+            let gi = r.group[i] as usize;
+            if let Some(m) = means[gi] {
+                let w = r.weight[i];
+                let d = setup.table.get(code) - m;
+                out[gi] += w * w * d * d;
+            }
+        }
+    }
+    acc
+}
+
+/// Number of worker threads for `rows` rows.
+fn workers_for(rows: usize, max_threads: usize) -> usize {
+    if rows < 4 * CHUNK {
+        return 1;
+    }
+    let cores = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(16);
+    if max_threads == 0 {
+        cores
+    } else {
+        cores.min(max_threads)
+    }
 }
 
 /// Computes the estimates of every group, in label order.
@@ -268,95 +461,143 @@ pub fn score_groups(
         return Err(ScoringError::parameter("top_box_min", "must be finite"));
     }
     let g = responses.labels.len();
+    let rows = responses.len();
+    let chunks = rows.div_ceil(CHUNK);
     // Recode table: value → scored value (reverse items 6 − x), 0 stays missing.
-    let recode: Vec<[u8; 6]> = (0..k)
-        .map(|j| {
-            if options.reverse.get(j).copied().unwrap_or(false) {
-                [0, 5, 4, 3, 2, 1]
-            } else {
-                [0, 1, 2, 3, 4, 5]
-            }
+    let recode = options.reverse.iter().any(|&r| r).then(|| {
+        (0..k)
+            .map(|j| {
+                if options.reverse[j] {
+                    [0, 5, 4, 3, 2, 1]
+                } else {
+                    [0, 1, 2, 3, 4, 5]
+                }
+            })
+            .collect::<Vec<[u8; 6]>>()
+    });
+    let setup = Setup {
+        responses,
+        table: ScoreTable::new(k),
+        recode,
+        top_box_min: options.top_box_min,
+        g,
+        chunks,
+    };
+    let workers = workers_for(rows, options.threads);
+    let mut codes = vec![0u32; rows];
+    // Chunk c goes to worker c % workers.
+    let mut per_worker: Vec<Vec<(usize, &mut [u32])>> = (0..workers).map(|_| Vec::new()).collect();
+    for (c, slice) in codes.chunks_mut(CHUNK).enumerate() {
+        per_worker[c % workers].push((c, slice));
+    }
+    let partials: Vec<Pass1> = if workers == 1 {
+        per_worker
+            .into_iter()
+            .map(|mut mine| pass1(&setup, &mut mine))
+            .collect()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = per_worker
+                .into_iter()
+                .map(|mut mine| {
+                    let setup = &setup;
+                    scope.spawn(move || pass1(setup, &mut mine))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("scoring worker panicked"))
+                .collect()
         })
-        .collect();
+    };
 
-    let mut sums = vec![Sums::default(); g];
-    // Per group and item: Σx and Σx² over complete rows (exact integers).
-    let mut item_sum = vec![0u64; g * k];
-    let mut item_sum2 = vec![0u64; g * k];
-    let mut scores = vec![f64::NAN; responses.len()];
-    let mut row_vals = vec![0u8; k];
-
-    for (i, row) in responses.items.chunks_exact(k).enumerate() {
-        let mut answered = 0u32;
-        let mut total = 0u32;
-        for (j, &v) in row.iter().enumerate() {
-            let x = recode[j][v as usize];
-            row_vals[j] = x;
-            answered += u32::from(x != MISSING);
-            total += u32::from(x);
-        }
-        if answered == 0 {
-            continue;
-        }
-        let gi = responses.group[i] as usize;
-        let w = responses.weight[i];
-        // 25·(Σx − c)/c: exact integer numerator, one rounding.
-        let s = 25.0 * f64::from(total - answered) / f64::from(answered);
-        scores[i] = s;
-        let acc = &mut sums[gi];
-        acc.n += 1;
-        acc.w += w;
-        acc.w2 += w * w;
-        acc.ws += w * s;
-        if s >= options.top_box_min {
-            acc.w_top += w;
-        }
-        if answered as usize == k {
-            acc.complete += 1;
-            acc.total += u64::from(total);
-            acc.total2 += u64::from(total) * u64::from(total);
-            let base = gi * k;
-            for (j, &x) in row_vals.iter().enumerate() {
-                item_sum[base + j] += u64::from(x);
-                item_sum2[base + j] += u64::from(x) * u64::from(x);
-            }
+    // Merge: floats in chunk order, integers in any order.
+    let mut floats = vec![FloatSums::default(); g];
+    for c in 0..chunks {
+        let part = &partials[c % workers].floats[c * g..(c + 1) * g];
+        for (acc, f) in floats.iter_mut().zip(part) {
+            acc.w += f.w;
+            acc.w2 += f.w2;
+            acc.ws += f.ws;
+            acc.w_top += f.w_top;
         }
     }
-
-    let means: Vec<Option<f64>> = sums
-        .iter()
-        .map(|a| (a.n > 0 && a.w > 0.0).then(|| a.ws / a.w))
-        .collect();
-    // Pass 2: residuals around the group mean (no cancellation).
-    for (i, &s) in scores.iter().enumerate() {
-        if s.is_nan() {
-            continue;
+    let mut counts = vec![Counts::default(); g];
+    let mut item_sum = vec![0u64; g * k];
+    let mut item_sum2 = vec![0u64; g * k];
+    for p in &partials {
+        for (acc, c) in counts.iter_mut().zip(&p.counts) {
+            acc.n += c.n;
+            acc.complete += c.complete;
+            acc.total += c.total;
+            acc.total2 += c.total2;
         }
-        let gi = responses.group[i] as usize;
-        if let Some(m) = means[gi] {
-            let w = responses.weight[i];
-            let r = s - m;
-            sums[gi].w2r2 += w * w * r * r;
+        for (acc, v) in item_sum.iter_mut().zip(&p.item_sum) {
+            *acc += v;
+        }
+        for (acc, v) in item_sum2.iter_mut().zip(&p.item_sum2) {
+            *acc += v;
+        }
+    }
+    drop(partials);
+
+    let means: Vec<Option<f64>> = (0..g)
+        .map(|gi| (counts[gi].n > 0 && floats[gi].w > 0.0).then(|| floats[gi].ws / floats[gi].w))
+        .collect();
+    // Pass 2: residuals around the group means (no cancellation).
+    let mut per_worker: Vec<Vec<(usize, &[u32])>> = (0..workers).map(|_| Vec::new()).collect();
+    for (c, slice) in codes.chunks(CHUNK).enumerate() {
+        per_worker[c % workers].push((c, slice));
+    }
+    let residuals: Vec<Vec<f64>> = if workers == 1 {
+        per_worker
+            .iter()
+            .map(|mine| pass2(&setup, &means, mine))
+            .collect()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = per_worker
+                .iter()
+                .map(|mine| {
+                    let (setup, means) = (&setup, &means);
+                    scope.spawn(move || pass2(setup, means, mine))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("scoring worker panicked"))
+                .collect()
+        })
+    };
+    let mut w2r2 = vec![0.0; g];
+    for c in 0..chunks {
+        for (acc, v) in w2r2
+            .iter_mut()
+            .zip(&residuals[c % workers][c * g..(c + 1) * g])
+        {
+            *acc += v;
         }
     }
 
     let conf = options.confidence;
     let z = normal_quantile(0.5 + conf / 2.0);
+    let mut t_cache: HashMap<u64, f64> = HashMap::new();
     let mut out: Vec<GroupScore> = Vec::with_capacity(g);
-    for (gi, a) in sums.iter().enumerate() {
+    for gi in 0..g {
+        let (f, c) = (&floats[gi], &counts[gi]);
         let mut flags = Vec::new();
-        if (a.n as usize) < options.min_n {
+        if (c.n as usize) < options.min_n {
             flags.push(Flag::InsufficientSample);
         }
         let mean = means[gi];
         if mean.is_none() {
             flags.push(Flag::NoAnswers);
         }
-        let n_eff = (a.w2 > 0.0).then(|| a.w * a.w / a.w2);
+        let n_eff = (f.w2 > 0.0).then(|| f.w * f.w / f.w2);
         let se = match mean {
-            Some(_) if a.n >= 2 => {
-                let n = a.n as f64;
-                Some((n / (n - 1.0) * a.w2r2).sqrt() / a.w)
+            Some(_) if c.n >= 2 => {
+                let n = c.n as f64;
+                Some((n / (n - 1.0) * w2r2[gi]).sqrt() / f.w)
             }
             Some(_) => {
                 flags.push(Flag::SingleRespondent);
@@ -369,12 +610,14 @@ pub fn score_groups(
         }
         let (ci_lo, ci_hi) = match (mean, se) {
             (Some(m), Some(se)) => {
-                let t = t_quantile(0.5 + conf / 2.0, a.n as f64 - 1.0);
+                let t = *t_cache
+                    .entry(c.n)
+                    .or_insert_with(|| t_quantile(0.5 + conf / 2.0, c.n as f64 - 1.0));
                 (Some(m - t * se), Some(m + t * se))
             }
             _ => (None, None),
         };
-        let topbox = mean.map(|_| a.w_top / a.w);
+        let topbox = mean.map(|_| f.w_top / f.w);
         let (topbox_lo, topbox_hi) = match (topbox, n_eff) {
             (Some(p), Some(ne)) => match wilson(p, ne, z) {
                 Some((lo, hi)) => (Some(lo), Some(hi)),
@@ -382,20 +625,16 @@ pub fn score_groups(
             },
             _ => (None, None),
         };
-        let (alpha, alpha_lo, alpha_hi) = cronbach(
-            a,
-            &item_sum[gi * k..(gi + 1) * k],
-            &item_sum2[gi * k..(gi + 1) * k],
-            k,
-            conf,
-        );
+        let items = gi * k..(gi + 1) * k;
+        let (alpha, alpha_lo, alpha_hi) =
+            cronbach(c, &item_sum[items.clone()], &item_sum2[items], k, conf);
         if alpha.is_none() {
             flags.push(Flag::AlphaUndefined);
         }
         out.push(GroupScore {
             group: responses.labels[gi].clone(),
-            n: a.n,
-            sum_w: a.w,
+            n: c.n,
+            sum_w: f.w,
             n_eff,
             mean,
             se,
@@ -404,7 +643,7 @@ pub fn score_groups(
             topbox,
             topbox_lo,
             topbox_hi,
-            alpha_n: a.complete,
+            alpha_n: c.complete,
             alpha,
             alpha_lo,
             alpha_hi,
@@ -429,29 +668,29 @@ fn int_variance(n: u64, sum: u64, sum2: u64) -> f64 {
     num as f64 / (n as f64 * (n as f64 - 1.0))
 }
 
-/// Cronbach's α over complete rows with its Feldt interval.
+/// Cronbach's α over complete rows with its Feldt interval, from exact per-item sums.
 fn cronbach(
-    a: &Sums,
+    c: &Counts,
     sums: &[u64],
     sums2: &[u64],
     k: usize,
     conf: f64,
 ) -> (Option<f64>, Option<f64>, Option<f64>) {
-    if k < 2 || a.complete < 2 {
+    if k < 2 || c.complete < 2 {
         return (None, None, None);
     }
-    let var_total = int_variance(a.complete, a.total, a.total2);
+    let var_total = int_variance(c.complete, c.total, c.total2);
     if var_total <= 0.0 {
         return (None, None, None);
     }
     let sum_var: f64 = sums
         .iter()
         .zip(sums2)
-        .map(|(&s, &s2)| int_variance(a.complete, s, s2))
+        .map(|(&s, &s2)| int_variance(c.complete, s, s2))
         .sum();
     let kf = k as f64;
     let alpha = kf / (kf - 1.0) * (1.0 - sum_var / var_total);
-    let d1 = a.complete as f64 - 1.0;
+    let d1 = c.complete as f64 - 1.0;
     let d2 = d1 * (kf - 1.0);
     let tail = (1.0 - conf) / 2.0;
     let lo = 1.0 - (1.0 - alpha) * f_quantile(1.0 - tail, d1, d2);

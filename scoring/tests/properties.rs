@@ -22,7 +22,8 @@ fn rows() -> impl Strategy<Value = Vec<Row>> {
 fn build(rows: &[Row], weight_scale: f64) -> Responses {
     let mut r = Responses::new(4).expect("four items");
     for (g, w, answers) in rows {
-        r.push(&format!("G{g}"), w * weight_scale, answers).expect("valid row");
+        r.push(&format!("G{g}"), w * weight_scale, answers)
+            .expect("valid row");
     }
     r
 }
