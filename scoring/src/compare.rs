@@ -7,9 +7,11 @@ use crate::error::ScoringError;
 /// Summary of one sample.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
+    /// Sample mean.
     pub mean: f64,
     /// Sample variance (ddof 1).
     pub variance: f64,
+    /// Number of observations.
     pub n: f64,
 }
 
@@ -32,9 +34,11 @@ impl Sample {
 /// A test statistic with its two-sided p-value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TestResult {
+    /// t or z.
     pub statistic: f64,
     /// Degrees of freedom (Welch–Satterthwaite); `None` for z-tests.
     pub df: Option<f64>,
+    /// Two-sided p-value.
     pub p_value: f64,
 }
 

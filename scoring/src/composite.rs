@@ -20,6 +20,7 @@ pub struct Composite {
     pub score: f64,
     /// Σ Wᵢ²·Varᵢ (independent sources).
     pub variance: f64,
+    /// √variance.
     pub se: f64,
     /// The weights used, renormalised over the present indicators (0 for missing).
     pub weights_used: Vec<f64>,

@@ -62,14 +62,17 @@ impl Responses {
         Ok(r)
     }
 
+    /// K, the number of items per respondent.
     pub fn items_per_row(&self) -> usize {
         self.k
     }
 
+    /// Number of respondent rows.
     pub fn len(&self) -> usize {
         self.weight.len()
     }
 
+    /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
         self.weight.is_empty()
     }
@@ -200,6 +203,7 @@ pub enum Flag {
 }
 
 impl Flag {
+    /// The flag's snake_case name, as published.
     pub fn as_str(self) -> &'static str {
         match self {
             Flag::InsufficientSample => "insufficient_sample",
@@ -214,25 +218,41 @@ impl Flag {
 /// Estimates for one group. `None` marks a value that is undefined for this group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupScore {
+    /// The group's label.
     pub group: String,
     /// Respondents with at least one answer.
     pub n: u64,
+    /// Σw.
     pub sum_w: f64,
+    /// Kish effective sample size (Σw)²/Σw².
     pub n_eff: Option<f64>,
+    /// Weighted mean score on 0–100.
     pub mean: Option<f64>,
+    /// Design standard error (R `svymean`).
     pub se: Option<f64>,
+    /// Lower end of the Student-t interval.
     pub ci_lo: Option<f64>,
+    /// Upper end of the Student-t interval.
     pub ci_hi: Option<f64>,
+    /// Weighted share of respondents scoring at least `top_box_min`.
     pub topbox: Option<f64>,
+    /// Lower end of its Wilson interval on n_eff.
     pub topbox_lo: Option<f64>,
+    /// Upper end of its Wilson interval on n_eff.
     pub topbox_hi: Option<f64>,
     /// Complete rows used for α.
     pub alpha_n: u64,
+    /// Cronbach's α (complete rows, unweighted).
     pub alpha: Option<f64>,
+    /// Lower end of the Feldt interval.
     pub alpha_lo: Option<f64>,
+    /// Upper end of the Feldt interval.
     pub alpha_hi: Option<f64>,
+    /// Empirical-Bayes shrunk mean.
     pub eb_mean: Option<f64>,
+    /// Competition rank of the mean, highest first.
     pub rank: Option<u32>,
+    /// Conditions that limit the estimates.
     pub flags: Vec<Flag>,
 }
 

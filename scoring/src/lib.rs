@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! pingjia-scoring: the statistics behind Pingjia's scores. Pure functions: numbers in,
 //! estimates out; no I/O, no async, no database.
 //!

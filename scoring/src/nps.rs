@@ -5,11 +5,15 @@ use crate::error::ScoringError;
 /// NPS on −100..100 with its standard error.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Nps {
+    /// 100·(P − D).
     pub nps: f64,
+    /// Weighted share P of answers 9–10.
     pub promoters: f64,
+    /// Weighted share D of answers 0–6.
     pub detractors: f64,
     /// 100·√((P + D − (P − D)²)/n_eff): the SE of the mean of +1/0/−1 codes.
     pub se: f64,
+    /// Kish effective sample size of the answers.
     pub n_eff: f64,
 }
 

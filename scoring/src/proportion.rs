@@ -6,8 +6,11 @@ use crate::error::{ScoringError, check_confidence};
 /// A point estimate with a confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Interval {
+    /// The point estimate.
     pub estimate: f64,
+    /// Lower bound.
     pub lo: f64,
+    /// Upper bound.
     pub hi: f64,
 }
 

@@ -12,6 +12,7 @@ pub const SAATY_RI: [f64; 15] = [
 pub struct Ahp {
     /// Normalised principal eigenvector (sums to 1).
     pub weights: Vec<f64>,
+    /// Principal eigenvalue λmax.
     pub lambda_max: f64,
     /// Consistency index CI = (λmax − n)/(n − 1).
     pub ci: f64,
@@ -107,7 +108,9 @@ pub fn ahp(a: &[Vec<f64>], ri: &[f64]) -> Result<Ahp, ScoringError> {
 /// Whether more of an indicator is better (benefit) or worse (cost, e.g. complaints).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
+    /// More is better (satisfaction, pass rates).
     Benefit,
+    /// Less is better (complaints, overdue tickets).
     Cost,
 }
 
