@@ -1,6 +1,8 @@
 //! Domain newtypes and enums: values that carry rules are built only through `parse`.
 
 pub mod agency_domain;
+pub mod builtin;
+pub mod questionnaire;
 pub mod region;
 pub mod role;
 pub mod uscc;
