@@ -561,8 +561,12 @@ pub fn score_groups(
     }
     drop(partials);
 
+    // Clamped: a weighted mean of scores on 0–100 can overshoot by an ulp.
     let means: Vec<Option<f64>> = (0..g)
-        .map(|gi| (counts[gi].n > 0 && floats[gi].w > 0.0).then(|| floats[gi].ws / floats[gi].w))
+        .map(|gi| {
+            (counts[gi].n > 0 && floats[gi].w > 0.0)
+                .then(|| (floats[gi].ws / floats[gi].w).clamp(0.0, 100.0))
+        })
         .collect();
     // Pass 2: residuals around the group means (no cancellation).
     let mut per_worker: Vec<Vec<(usize, &[u32])>> = (0..workers).map(|_| Vec::new()).collect();
