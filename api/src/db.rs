@@ -34,8 +34,11 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))
 }
 
-/// Applies every pending migration.
+/// Applies every pending migration and creates the built-in questionnaires.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await?;
+    crate::service::questionnaires::ensure_builtins(db)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the built-in questionnaires: {e}"))?;
     Ok(())
 }

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_registry;
 mod m20261124_000002_rate_limits;
+mod m20261124_000003_surveys;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_registry::Migration),
             Box::new(m20261124_000002_rate_limits::Migration),
+            Box::new(m20261124_000003_surveys::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod keys;
 pub mod officers;
 pub mod page;
+pub mod questionnaires;
 pub mod rate_limit;
 pub mod regions;
 

@@ -3,7 +3,13 @@
 pub mod agency;
 pub mod api_key;
 pub mod audit;
+pub mod campaign;
+pub mod case;
 pub mod enterprise;
+pub mod invitation;
 pub mod officer;
+pub mod questionnaire;
+pub mod questionnaire_version;
 pub mod rate_limit;
 pub mod region;
+pub mod response;

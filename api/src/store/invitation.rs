@@ -1,0 +1,26 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "invitations")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub campaign_id: i64,
+    pub case_id: Option<i64>,
+    pub agency_id: i64,
+    /// SHA-256 of the one-time token; the token itself is never stored.
+    #[sea_orm(unique)]
+    pub token_hash: String,
+    /// link, qr, bot, phone or sms.
+    pub channel: String,
+    /// pending, answered or expired.
+    pub status: String,
+    pub expires_at: DateTimeUtc,
+    pub created_at: DateTimeUtc,
+    pub answered_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
