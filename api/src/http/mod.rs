@@ -10,6 +10,7 @@ pub mod frame;
 pub mod metrics;
 pub mod officers;
 pub mod ops;
+pub mod questionnaires;
 pub mod regions;
 
 use poem_openapi::{OpenApiService, Tags};
@@ -28,6 +29,8 @@ pub enum ApiTags {
     Officers,
     /// 企业: enterprises and their unified social credit codes.
     Enterprises,
+    /// 问卷: questionnaires and their immutable versions.
+    Questionnaires,
     /// 全过程留痕: who changed what, when.
     Audit,
     /// Health, readiness and metrics.
@@ -41,6 +44,7 @@ pub type Apis = (
     agencies::AgenciesApi,
     officers::OfficersApi,
     enterprises::EnterprisesApi,
+    questionnaires::QuestionnairesApi,
     audit::AuditApi,
 );
 
@@ -53,6 +57,7 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
             agencies::AgenciesApi,
             officers::OfficersApi,
             enterprises::EnterprisesApi,
+            questionnaires::QuestionnairesApi,
             audit::AuditApi,
         ),
         "Pingjia (评价) API",
