@@ -12,6 +12,7 @@ pub mod officers;
 pub mod ops;
 pub mod questionnaires;
 pub mod regions;
+pub mod surveys;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -31,6 +32,10 @@ pub enum ApiTags {
     Enterprises,
     /// 问卷: questionnaires and their immutable versions.
     Questionnaires,
+    /// 调查批次与执法案件: campaigns, cases, invitations and results.
+    Surveys,
+    /// For respondents, no key: invitations, answers, case codes.
+    Public,
     /// 全过程留痕: who changed what, when.
     Audit,
     /// Health, readiness and metrics.
@@ -45,6 +50,8 @@ pub type Apis = (
     officers::OfficersApi,
     enterprises::EnterprisesApi,
     questionnaires::QuestionnairesApi,
+    surveys::SurveysApi,
+    surveys::PublicApi,
     audit::AuditApi,
 );
 
@@ -58,6 +65,8 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
             officers::OfficersApi,
             enterprises::EnterprisesApi,
             questionnaires::QuestionnairesApi,
+            surveys::SurveysApi,
+            surveys::PublicApi,
             audit::AuditApi,
         ),
         "Pingjia (评价) API",

@@ -268,3 +268,12 @@ pub(crate) async fn region_path_of<C: ConnectionTrait>(
 ) -> Result<Option<String>, ServiceError> {
     Ok(locate(db, id).await?.map(|l| l.region_path))
 }
+
+/// An agency's name, for public pages (agency names are public information).
+pub async fn public_name<C: ConnectionTrait>(db: &C, id: i64) -> Result<String, ServiceError> {
+    Ok(agency::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|a| a.name)
+        .unwrap_or_default())
+}

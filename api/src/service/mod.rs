@@ -4,6 +4,8 @@
 pub mod actor;
 pub mod agencies;
 pub mod audit;
+pub mod campaigns;
+pub mod cases;
 pub mod enterprises;
 pub mod error;
 pub mod keys;
@@ -12,6 +14,7 @@ pub mod page;
 pub mod questionnaires;
 pub mod rate_limit;
 pub mod regions;
+pub mod surveys;
 
 pub use actor::{Actor, Scope};
 pub use error::{FieldError, ServiceError};

@@ -1,0 +1,568 @@
+//! `/api/v1/campaigns`, `/api/v1/cases` and the public answering endpoints.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Enum, Object, OpenApi};
+
+use super::auth::ApiKey;
+use super::error::{ApiError, ReadError, WriteError};
+use super::{ApiTags, Created};
+use crate::domain::questionnaire::Question;
+use crate::service::{ServiceError, campaigns, cases, surveys};
+use crate::startup::AppState;
+use crate::store::{campaign, case};
+
+/// A survey campaign (调查批次).
+#[derive(Object, Debug)]
+pub struct Campaign {
+    pub id: i64,
+    pub name: String,
+    pub questionnaire_version_id: i64,
+    pub region_code: String,
+    pub agency_ids: Option<Vec<i64>>,
+    /// `invitation` or `open`.
+    pub mode: String,
+    /// `draft`, `open` or `closed`.
+    pub status: String,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+    pub too_fast_secs: i32,
+}
+
+impl From<campaign::Model> for Campaign {
+    fn from(m: campaign::Model) -> Self {
+        Self {
+            agency_ids: campaigns::agency_list(&m),
+            id: m.id,
+            name: m.name,
+            questionnaire_version_id: m.questionnaire_version_id,
+            region_code: m.region_code,
+            mode: m.mode,
+            status: m.status,
+            period_start: m.period_start,
+            period_end: m.period_end,
+            opens_at: m.opens_at,
+            closes_at: m.closes_at,
+            too_fast_secs: m.too_fast_secs,
+        }
+    }
+}
+
+/// A campaign to create (as a draft).
+#[derive(Object, Debug)]
+pub struct CreateCampaign {
+    pub name: String,
+    pub questionnaire_id: i64,
+    /// A published version number.
+    pub version: i32,
+    /// The region subtree covered.
+    pub region_code: String,
+    /// Optionally only these agencies (within the region).
+    pub agency_ids: Option<Vec<i64>>,
+    /// `invitation` (one-time links) or `open` (public link).
+    pub mode: String,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+    /// Completions faster than this many seconds are flagged (default 20).
+    pub too_fast_secs: Option<i32>,
+}
+
+/// Target state of a campaign.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum CampaignStatus {
+    Open,
+    Closed,
+}
+
+/// A state change.
+#[derive(Object, Debug)]
+pub struct Transition {
+    pub status: CampaignStatus,
+}
+
+/// An enforcement case (执法案件) as submitted.
+#[derive(Object, Debug)]
+pub struct CaseInput {
+    pub agency_id: i64,
+    /// The agency's case number (案号); unique per agency.
+    pub case_number: String,
+    /// inspection, penalty, coercion, license or levy.
+    pub kind: String,
+    /// simple or general.
+    pub procedure: String,
+    /// 统一社会信用代码 of the enterprise concerned (registered first).
+    pub enterprise_uscc: Option<String>,
+    #[oai(default)]
+    pub officer_ids: Vec<i64>,
+    pub decision_date: NaiveDate,
+    #[oai(default)]
+    pub hearing_held: bool,
+    #[oai(default)]
+    pub complaint_sourced: bool,
+    #[oai(default)]
+    pub officer_complained: bool,
+    #[oai(default)]
+    pub decision_overturned: bool,
+}
+
+/// Up to 1,000 cases; retrying the same batch changes nothing.
+#[derive(Object, Debug)]
+pub struct CaseBatch {
+    pub cases: Vec<CaseInput>,
+}
+
+/// A stored case.
+#[derive(Object, Debug)]
+pub struct Case {
+    pub id: i64,
+    pub agency_id: i64,
+    pub case_number: String,
+    pub kind: String,
+    pub procedure: String,
+    pub decision_date: NaiveDate,
+    /// 一案一码: the public case code.
+    pub case_code: String,
+    /// `false` when the case was already stored (idempotent retry).
+    pub created: bool,
+}
+
+impl Case {
+    fn from(m: case::Model, created: bool) -> Self {
+        Self {
+            id: m.id,
+            agency_id: m.agency_id,
+            case_number: m.case_number,
+            kind: m.kind,
+            procedure: m.procedure,
+            decision_date: m.decision_date,
+            case_code: m.case_code,
+            created,
+        }
+    }
+}
+
+/// Overrides of the return-visit rules for one generation.
+#[derive(Object, Debug)]
+pub struct RulesInput {
+    pub kinds: Option<Vec<String>>,
+    pub general_rate: Option<f64>,
+    pub simple_rate: Option<f64>,
+    pub window_days: Option<i64>,
+}
+
+/// Generation request.
+#[derive(Object, Debug)]
+pub struct GenerateInvitations {
+    /// Seed of the random selection (decimal u64); a random one is used and returned if absent.
+    pub seed: Option<String>,
+    pub rules: Option<RulesInput>,
+}
+
+/// A new invitation; the token is shown only here.
+#[derive(Object, Debug)]
+pub struct IssuedInvitation {
+    pub id: i64,
+    pub agency_id: i64,
+    pub case_code: Option<String>,
+    /// One-time token for `/api/v1/public/invitations/{token}`.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Generated invitations.
+#[derive(Object, Debug)]
+pub struct GeneratedInvitations {
+    /// The seed used (publish it: 双随机、一公开).
+    pub seed: String,
+    /// Cases in scope, period and kinds not yet invited.
+    pub eligible: u64,
+    pub invitations: Vec<IssuedInvitation>,
+}
+
+/// How to group results.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum ResultsBy {
+    Agency,
+    Region,
+    Dimension,
+}
+
+/// One group × dimension estimate (0–100).
+#[derive(Object, Debug)]
+pub struct ResultRow {
+    /// Agency id, region code or `all`.
+    pub group: String,
+    /// A dimension, or `overall_index` for every scored item together.
+    pub dimension: String,
+    pub n: u64,
+    pub n_eff: Option<f64>,
+    pub score: Option<f64>,
+    pub se: Option<f64>,
+    pub ci_lo: Option<f64>,
+    pub ci_hi: Option<f64>,
+    pub alpha: Option<f64>,
+    pub flags: Vec<String>,
+}
+
+/// Public view of a questionnaire behind an invitation.
+#[derive(Object, Debug)]
+pub struct PublicSurvey {
+    pub campaign: String,
+    /// The agency whose enforcement is evaluated.
+    pub agency: String,
+    pub version: i32,
+    pub questions: Vec<Question>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Answers to submit.
+#[derive(Object, Debug)]
+pub struct SubmitAnswers {
+    /// `{question_key: answer}`: likert5 1–5, yes_no true/false, nps 0–10,
+    /// single_choice an option value, multi_choice a list, text a string.
+    pub answers: serde_json::Value,
+    /// Seconds the respondent took (for the too-fast quality flag).
+    pub duration_secs: Option<i32>,
+}
+
+/// A stored answer sheet.
+#[derive(Object, Debug)]
+pub struct Submitted {
+    pub response_id: i64,
+    pub submitted_at: DateTime<Utc>,
+}
+
+/// Public view of a case code (一案一码); no personal data.
+#[derive(Object, Debug)]
+pub struct PublicCase {
+    pub case_code: String,
+    pub agency: String,
+    pub kind: String,
+    pub decision_date: NaiveDate,
+}
+
+fn parse_seed(seed: Option<String>) -> Result<Option<u64>, ServiceError> {
+    seed.map(|s| {
+        s.trim()
+            .parse::<u64>()
+            .map_err(|_| ServiceError::invalid("seed", "must be a decimal integer below 2^64"))
+    })
+    .transpose()
+}
+
+/// Campaign and case operations.
+pub struct SurveysApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Surveys")]
+impl SurveysApi {
+    /// List campaigns
+    ///
+    /// Roles: admin, channel, evaluator (all); bureau (its subtree and campaigns covering
+    /// it); agency (campaigns covering it).
+    #[oai(path = "/campaigns", method = "get", operation_id = "listCampaigns")]
+    async fn list_campaigns(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+    ) -> Result<Json<Vec<Campaign>>, ReadError> {
+        let all = campaigns::list(&state.db, &auth.0).await?;
+        Ok(Json(all.into_iter().map(Into::into).collect()))
+    }
+
+    /// Create a campaign
+    ///
+    /// Roles: admin, bureau (region in its subtree). Binds a published questionnaire
+    /// version; starts as a draft.
+    #[oai(path = "/campaigns", method = "post", operation_id = "createCampaign")]
+    async fn create_campaign(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        body: Json<CreateCampaign>,
+    ) -> Result<Created<Campaign>, WriteError> {
+        let b = body.0;
+        let new = campaigns::NewCampaign {
+            name: b.name,
+            questionnaire_id: b.questionnaire_id,
+            version: b.version,
+            region_code: b.region_code,
+            agency_ids: b.agency_ids,
+            mode: b.mode,
+            period_start: b.period_start,
+            period_end: b.period_end,
+            opens_at: b.opens_at,
+            closes_at: b.closes_at,
+            too_fast_secs: b.too_fast_secs,
+        };
+        Ok(Created::Created(Json(
+            campaigns::create(&state.db, &auth.0, new).await?.into(),
+        )))
+    }
+
+    /// Get a campaign
+    ///
+    /// Roles: as for listing; otherwise 404.
+    #[oai(path = "/campaigns/:id", method = "get", operation_id = "getCampaign")]
+    async fn get_campaign(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<i64>,
+    ) -> Result<Json<Campaign>, ReadError> {
+        Ok(Json(campaigns::get(&state.db, &auth.0, id.0).await?.into()))
+    }
+
+    /// Open or close a campaign
+    ///
+    /// Roles: admin, bureau (owner). draft → open → closed; anything else is 409.
+    #[oai(
+        path = "/campaigns/:id/status",
+        method = "post",
+        operation_id = "transitionCampaign"
+    )]
+    async fn transition(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<i64>,
+        body: Json<Transition>,
+    ) -> Result<Json<Campaign>, WriteError> {
+        let to = match body.0.status {
+            CampaignStatus::Open => campaigns::OPEN,
+            CampaignStatus::Closed => campaigns::CLOSED,
+        };
+        Ok(Json(
+            campaigns::transition(&state.db, &auth.0, id.0, to)
+                .await?
+                .into(),
+        ))
+    }
+
+    /// Generate return-visit invitations
+    ///
+    /// Roles: admin, bureau (owner). Priority cases always; others by procedure at the
+    /// rules' rates, chosen reproducibly from the seed. Tokens are returned only here.
+    #[oai(
+        path = "/campaigns/:id/invitations",
+        method = "post",
+        operation_id = "generateInvitations"
+    )]
+    async fn generate(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<i64>,
+        body: Json<GenerateInvitations>,
+    ) -> Result<Created<GeneratedInvitations>, WriteError> {
+        let b = body.0;
+        let mut rules = surveys::ReturnVisitRules::default();
+        if let Some(r) = b.rules {
+            if let Some(kinds) = r.kinds {
+                rules.kinds = kinds;
+            }
+            rules.general_rate = r.general_rate.unwrap_or(rules.general_rate);
+            rules.simple_rate = r.simple_rate.unwrap_or(rules.simple_rate);
+            rules.window_days = r.window_days.unwrap_or(rules.window_days);
+        }
+        let seed = parse_seed(b.seed)?;
+        let g = surveys::generate_invitations(&state.db, &auth.0, id.0, rules, seed).await?;
+        Ok(Created::Created(Json(GeneratedInvitations {
+            seed: g.seed.to_string(),
+            eligible: g.eligible as u64,
+            invitations: g
+                .issued
+                .into_iter()
+                .map(|i| IssuedInvitation {
+                    id: i.invitation.id,
+                    agency_id: i.invitation.agency_id,
+                    case_code: i.case_code,
+                    token: i.token,
+                    expires_at: i.invitation.expires_at,
+                })
+                .collect(),
+        })))
+    }
+
+    /// Campaign results
+    ///
+    /// Roles: admin, evaluator, bureau (in scope); agency (its own aggregates only).
+    /// Per group and dimension: the 0–100 score with its CI, n, n_eff, α and flags,
+    /// computed by pingjia-scoring; `exclude_flagged` drops straight-lined and too-fast
+    /// responses.
+    #[oai(
+        path = "/campaigns/:id/results",
+        method = "get",
+        operation_id = "campaignResults"
+    )]
+    async fn results(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<i64>,
+        by: Query<Option<ResultsBy>>,
+        exclude_flagged: Query<Option<bool>>,
+        min_n: Query<Option<u32>>,
+    ) -> Result<Json<Vec<ResultRow>>, ReadError> {
+        let by = match by.0.unwrap_or(ResultsBy::Agency) {
+            ResultsBy::Agency => surveys::GroupBy::Agency,
+            ResultsBy::Region => surveys::GroupBy::Region,
+            ResultsBy::Dimension => surveys::GroupBy::Dimension,
+        };
+        let rows = surveys::results(
+            &state.db,
+            &auth.0,
+            id.0,
+            by,
+            exclude_flagged.0.unwrap_or(false),
+            min_n.0.unwrap_or(30) as usize,
+        )
+        .await?;
+        Ok(Json(
+            rows.into_iter()
+                .map(|r| ResultRow {
+                    group: r.group,
+                    dimension: r.dimension,
+                    n: r.score.n,
+                    n_eff: r.score.n_eff,
+                    score: r.score.mean,
+                    se: r.score.se,
+                    ci_lo: r.score.ci_lo,
+                    ci_hi: r.score.ci_hi,
+                    alpha: r.score.alpha,
+                    flags: r
+                        .score
+                        .flags
+                        .iter()
+                        .map(|f| f.as_str().to_owned())
+                        .collect(),
+                })
+                .collect(),
+        ))
+    }
+
+    /// Submit enforcement cases
+    ///
+    /// Roles: admin, bureau (agencies in its subtree), agency (its own). Up to 1,000 per
+    /// request, all or nothing; idempotent on agency + case number. Every case gets a
+    /// public case code (一案一码).
+    #[oai(path = "/cases", method = "post", operation_id = "submitCases")]
+    async fn submit_cases(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        body: Json<CaseBatch>,
+    ) -> Result<Json<Vec<Case>>, WriteError> {
+        let batch = body
+            .0
+            .cases
+            .into_iter()
+            .map(|c| cases::NewCase {
+                agency_id: c.agency_id,
+                case_number: c.case_number,
+                kind: c.kind,
+                procedure: c.procedure,
+                enterprise_uscc: c.enterprise_uscc,
+                officer_ids: c.officer_ids,
+                decision_date: c.decision_date,
+                hearing_held: c.hearing_held,
+                complaint_sourced: c.complaint_sourced,
+                officer_complained: c.officer_complained,
+                decision_overturned: c.decision_overturned,
+            })
+            .collect();
+        let stored = cases::ingest(&state.db, &auth.0, batch).await?;
+        Ok(Json(
+            stored
+                .into_iter()
+                .map(|i| Case::from(i.case, i.created))
+                .collect(),
+        ))
+    }
+}
+
+/// Endpoints for respondents: no key, the token or case code is the credential.
+pub struct PublicApi;
+
+#[OpenApi(prefix_path = "/api/v1/public", tag = "ApiTags::Public")]
+impl PublicApi {
+    /// Questionnaire for an invitation
+    ///
+    /// Public (the one-time token is the credential). 404 for an unknown token, 409
+    /// `invitation_used`, `invitation_expired`, `campaign_not_open` or `campaign_closed`.
+    #[oai(
+        path = "/invitations/:token",
+        method = "get",
+        operation_id = "publicInvitation"
+    )]
+    async fn invitation(
+        &self,
+        state: Data<&AppState>,
+        token: Path<String>,
+    ) -> Result<Json<PublicSurvey>, WriteError> {
+        let i = surveys::invited(&state.db, &token.0).await?;
+        Ok(Json(PublicSurvey {
+            campaign: i.campaign.name,
+            agency: i.agency_name,
+            version: i.version.version,
+            questions: i.questions,
+            expires_at: i.invitation.expires_at,
+        }))
+    }
+
+    /// Answer an invitation
+    ///
+    /// Public. Answers are checked against the questionnaire version (each error names
+    /// the question, `answers.<key>`). Exactly one submission per token succeeds; later
+    /// or concurrent ones get 409 `invitation_used`.
+    #[oai(
+        path = "/invitations/:token/responses",
+        method = "post",
+        operation_id = "publicAnswer"
+    )]
+    async fn answer(
+        &self,
+        state: Data<&AppState>,
+        token: Path<String>,
+        body: Json<SubmitAnswers>,
+    ) -> Result<Created<Submitted>, WriteError> {
+        let Some(answers) = body.0.answers.as_object() else {
+            return Err(ApiError::from(ServiceError::invalid(
+                "answers",
+                "must be an object keyed by question",
+            ))
+            .into());
+        };
+        let r = surveys::answer(&state.db, &token.0, answers, body.0.duration_secs, "link").await?;
+        Ok(Created::Created(Json(Submitted {
+            response_id: r.id,
+            submitted_at: r.submitted_at,
+        })))
+    }
+
+    /// Case page for a case code
+    ///
+    /// Public (一案一码). Shows the agency, kind and decision date; no personal data.
+    #[oai(path = "/cases/:code", method = "get", operation_id = "publicCase")]
+    async fn case(
+        &self,
+        state: Data<&AppState>,
+        code: Path<String>,
+    ) -> Result<Json<PublicCase>, ReadError> {
+        let c = cases::by_code(&state.db, &code.0).await?;
+        let agency = crate::service::agencies::public_name(&state.db, c.agency_id).await?;
+        Ok(Json(PublicCase {
+            case_code: c.case_code,
+            agency,
+            kind: c.kind,
+            decision_date: c.decision_date,
+        }))
+    }
+}

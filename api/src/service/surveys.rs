@@ -1,0 +1,459 @@
+//! Return-visit invitations (one-time tokens), public answering and campaign results.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use rand::RngCore;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+
+use super::campaigns::{self, Availability};
+use super::{Actor, Scope, ServiceError, audit, questionnaires, regions};
+use crate::domain::Role;
+use crate::domain::questionnaire::{Question, answers_to_json, straight_lined, validate_answers};
+use crate::store::{agency, campaign, case, invitation, questionnaire_version, response};
+
+/// Return-visit rules (回访规则); the defaults follow DESIGN.md.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReturnVisitRules {
+    /// Case kinds that are visited.
+    pub kinds: Vec<String>,
+    /// Share of general-procedure cases visited (policy: all).
+    pub general_rate: f64,
+    /// Share of simple-procedure cases visited.
+    pub simple_rate: f64,
+    /// Days after the decision during which the visit happens.
+    pub window_days: i64,
+}
+
+impl Default for ReturnVisitRules {
+    fn default() -> Self {
+        Self {
+            kinds: vec!["inspection".into(), "penalty".into(), "coercion".into()],
+            general_rate: 1.0,
+            simple_rate: 0.2,
+            window_days: 30,
+        }
+    }
+}
+
+/// A new invitation with its one-time token (shown once).
+#[derive(Debug, Clone)]
+pub struct IssuedInvitation {
+    pub invitation: invitation::Model,
+    pub token: String,
+    pub case_code: Option<String>,
+}
+
+/// Result of generating invitations.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// The seed of the random selection; the same seed, cases and rules select the same cases.
+    pub seed: u64,
+    pub issued: Vec<IssuedInvitation>,
+    /// Cases considered (in the campaign's scope, period and kinds, not yet invited).
+    pub eligible: usize,
+}
+
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.trim().as_bytes()))
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// End of `date + days` in Asia/Shanghai (UTC+8, no daylight saving).
+fn window_end(date: chrono::NaiveDate, days: i64) -> DateTime<Utc> {
+    // Midnight after the last day, Shanghai time, is 16:00 UTC of the last day.
+    let midnight = (date + Duration::days(days + 1)).and_time(NaiveTime::MIN);
+    Utc.from_utc_datetime(&midnight) - Duration::hours(8)
+}
+
+fn is_priority(c: &case::Model) -> bool {
+    c.hearing_held || c.complaint_sourced || c.officer_complained || c.decision_overturned
+}
+
+/// Generates invitations for an invitation-mode campaign from its cases: priority cases
+/// (hearing, complaint-sourced, officer complained about, decision overturned) always,
+/// others by procedure at the rules' rates, chosen with a seeded selection.
+pub async fn generate_invitations(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    campaign_id: i64,
+    rules: ReturnVisitRules,
+    seed: Option<u64>,
+) -> Result<Generated, ServiceError> {
+    if !actor.is(&[Role::Admin, Role::Bureau]) {
+        return Err(ServiceError::forbidden(
+            "only admin and bureau keys generate invitations",
+        ));
+    }
+    for (field, rate) in [
+        ("general_rate", rules.general_rate),
+        ("simple_rate", rules.simple_rate),
+    ] {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(ServiceError::invalid(field, "must be between 0 and 1"));
+        }
+    }
+    if !(1..=365).contains(&rules.window_days) {
+        return Err(ServiceError::invalid("window_days", "must be 1–365"));
+    }
+    let c = campaigns::get(db, actor, campaign_id).await?;
+    if !actor.covers_path(&regions::path_of(db, "region_code", &c.region_code).await?) {
+        return Err(ServiceError::forbidden(
+            "the campaign lies outside the key's scope",
+        ));
+    }
+    if c.mode != "invitation" {
+        return Err(ServiceError::Conflict {
+            code: "not_invitation_campaign",
+            message: "open campaigns take public answers without invitations".into(),
+        });
+    }
+    if c.status == campaigns::CLOSED {
+        return Err(campaigns::unavailable(Availability::Closed));
+    }
+    let seed = seed.unwrap_or_else(|| rand::rng().next_u64());
+    let now = Utc::now();
+
+    let mut eligible = Vec::new();
+    let candidates = case::Entity::find()
+        .filter(case::Column::DecisionDate.between(c.period_start, c.period_end))
+        .filter(case::Column::Kind.is_in(rules.kinds.clone()))
+        .order_by_asc(case::Column::Id)
+        .all(db)
+        .await?;
+    let invited: std::collections::HashSet<i64> = invitation::Entity::find()
+        .filter(invitation::Column::CampaignId.eq(c.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|i| i.case_id)
+        .collect();
+    let mut agency_cache: HashMap<i64, bool> = HashMap::new();
+    for k in candidates {
+        if invited.contains(&k.id) {
+            continue;
+        }
+        let covered = match agency_cache.get(&k.agency_id) {
+            Some(v) => *v,
+            None => {
+                let covered = match agency::Entity::find_by_id(k.agency_id).one(db).await? {
+                    Some(a) => campaigns::covers(db, &c, &a).await?,
+                    None => false,
+                };
+                agency_cache.insert(k.agency_id, covered);
+                covered
+            }
+        };
+        if covered {
+            eligible.push(k);
+        }
+    }
+    let eligible_count = eligible.len();
+    let (priority, rest): (Vec<_>, Vec<_>) = eligible.into_iter().partition(is_priority);
+    let mut chosen = priority;
+    for (procedure, rate) in [
+        ("general", rules.general_rate),
+        ("simple", rules.simple_rate),
+    ] {
+        let pool: Vec<case::Model> = rest
+            .iter()
+            .filter(|k| k.procedure == procedure)
+            .cloned()
+            .collect();
+        let k = (pool.len() as f64 * rate).ceil() as u64;
+        let picks =
+            pingjia_scoring::sampling::select(pool.len() as u64, k.min(pool.len() as u64), seed)
+                .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+        chosen.extend(picks.into_iter().map(|i| pool[i as usize].clone()));
+    }
+
+    let txn = db.begin().await?;
+    let mut issued = Vec::new();
+    for k in chosen {
+        let expires_at = window_end(k.decision_date, rules.window_days).min(c.closes_at);
+        if expires_at <= now {
+            continue;
+        }
+        let token = new_token();
+        let inv = invitation::ActiveModel {
+            campaign_id: Set(c.id),
+            case_id: Set(Some(k.id)),
+            agency_id: Set(k.agency_id),
+            token_hash: Set(hash_token(&token)),
+            channel: Set("link".into()),
+            status: Set("pending".into()),
+            expires_at: Set(expires_at),
+            created_at: Set(now),
+            answered_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .map_err(|e| {
+            ServiceError::from_unique(e, "invitations are being generated concurrently; retry")
+        })?;
+        issued.push(IssuedInvitation {
+            invitation: inv,
+            token,
+            case_code: Some(k.case_code),
+        });
+    }
+    audit::record(&txn, actor, audit::Change {
+        action: "invitation.generate",
+        entity: "campaign",
+        entity_id: c.id.to_string(),
+        region_path: Some(regions::path_of(&txn, "region_code", &c.region_code).await?),
+        details: Some(serde_json::json!({ "seed": seed.to_string(), "issued": issued.len(), "eligible": eligible_count })),
+    })
+    .await?;
+    txn.commit().await?;
+    Ok(Generated {
+        seed,
+        issued,
+        eligible: eligible_count,
+    })
+}
+
+/// What a respondent sees for an invitation token.
+#[derive(Debug, Clone)]
+pub struct Invited {
+    pub invitation: invitation::Model,
+    pub campaign: campaign::Model,
+    pub agency_name: String,
+    pub version: questionnaire_version::Model,
+    pub questions: Vec<Question>,
+}
+
+async fn load_invited(
+    db: &impl sea_orm::ConnectionTrait,
+    token: &str,
+) -> Result<Invited, ServiceError> {
+    let inv = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(hash_token(token)))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound {
+            entity: "invitation",
+        })?;
+    let campaign = campaign::Entity::find_by_id(inv.campaign_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound { entity: "campaign" })?;
+    let version = questionnaire_version::Entity::find_by_id(campaign.questionnaire_version_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound {
+            entity: "questionnaire version",
+        })?;
+    let agency_name = agency::Entity::find_by_id(inv.agency_id)
+        .one(db)
+        .await?
+        .map(|a| a.name)
+        .unwrap_or_default();
+    let questions = questionnaires::questions_of(&version)?;
+    Ok(Invited {
+        invitation: inv,
+        campaign,
+        agency_name,
+        version,
+        questions,
+    })
+}
+
+fn check_usable(i: &Invited, now: DateTime<Utc>) -> Result<(), ServiceError> {
+    if i.invitation.status == "answered" {
+        return Err(ServiceError::Conflict {
+            code: "invitation_used",
+            message: "this invitation has already been answered; thank you".into(),
+        });
+    }
+    if i.invitation.status == "expired" || now >= i.invitation.expires_at {
+        return Err(ServiceError::Conflict {
+            code: "invitation_expired",
+            message: "this invitation has expired".into(),
+        });
+    }
+    match campaigns::availability(&i.campaign, now) {
+        Availability::Accepting => Ok(()),
+        other => Err(campaigns::unavailable(other)),
+    }
+}
+
+/// The questionnaire behind a token, if it can still be answered.
+pub async fn invited(db: &DatabaseConnection, token: &str) -> Result<Invited, ServiceError> {
+    let i = load_invited(db, token).await?;
+    check_usable(&i, Utc::now())?;
+    Ok(i)
+}
+
+/// Submits answers for a token, exactly once: of concurrent submissions one wins and
+/// the others get `invitation_used`.
+pub async fn answer(
+    db: &DatabaseConnection,
+    token: &str,
+    answers: &serde_json::Map<String, serde_json::Value>,
+    duration_secs: Option<i32>,
+    channel: &str,
+) -> Result<response::Model, ServiceError> {
+    let i = load_invited(db, token).await?;
+    let now = Utc::now();
+    check_usable(&i, now)?;
+    let valid = validate_answers(&i.questions, answers).map_err(ServiceError::Validation)?;
+    let txn = db.begin().await?;
+    let claimed = invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::Status,
+            sea_orm::sea_query::Expr::value("answered"),
+        )
+        .col_expr(
+            invitation::Column::AnsweredAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(invitation::Column::Id.eq(i.invitation.id))
+        .filter(invitation::Column::Status.eq("pending"))
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Err(ServiceError::Conflict {
+            code: "invitation_used",
+            message: "this invitation has already been answered; thank you".into(),
+        });
+    }
+    let too_fast = duration_secs.is_some_and(|d| d < i.campaign.too_fast_secs);
+    let stored = response::ActiveModel {
+        campaign_id: Set(i.campaign.id),
+        invitation_id: Set(Some(i.invitation.id)),
+        questionnaire_version_id: Set(i.version.id),
+        agency_id: Set(i.invitation.agency_id),
+        channel: Set(channel.to_owned()),
+        answers: Set(answers_to_json(&valid)),
+        weight: Set(1.0),
+        duration_secs: Set(duration_secs),
+        straight_lining: Set(straight_lined(&i.questions, &valid, 8)),
+        too_fast: Set(too_fast),
+        submitted_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| ServiceError::from_unique(e, "this invitation has already been answered"))?;
+    txn.commit().await?;
+    Ok(stored)
+}
+
+/// How results are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    Agency,
+    Region,
+    /// All agencies pooled, per dimension.
+    Dimension,
+}
+
+/// One group × dimension estimate.
+#[derive(Debug, Clone)]
+pub struct ResultRow {
+    /// Agency id, region code, or `all`.
+    pub group: String,
+    pub dimension: String,
+    pub score: pingjia_scoring::GroupScore,
+}
+
+/// Per group and dimension (plus `overall_index`: every scored item) the 0–100 score
+/// computed by pingjia-scoring. Agency keys see only their own agency.
+pub async fn results(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    campaign_id: i64,
+    by: GroupBy,
+    exclude_flagged: bool,
+    min_n: usize,
+) -> Result<Vec<ResultRow>, ServiceError> {
+    let c = campaigns::get(db, actor, campaign_id).await?;
+    if actor.role == Role::Channel {
+        return Err(ServiceError::forbidden("channel keys do not read results"));
+    }
+    let version = questionnaire_version::Entity::find_by_id(c.questionnaire_version_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound {
+            entity: "questionnaire version",
+        })?;
+    let questions = questionnaires::questions_of(&version)?;
+    let mut select = response::Entity::find()
+        .filter(response::Column::CampaignId.eq(c.id))
+        .order_by_asc(response::Column::Id);
+    if let Scope::Agency { id, .. } = actor.scope {
+        select = select.filter(response::Column::AgencyId.eq(id));
+    }
+    if exclude_flagged {
+        select = select
+            .filter(response::Column::StraightLining.eq(false))
+            .filter(response::Column::TooFast.eq(false));
+    }
+    let rows = select.all(db).await?;
+    let mut agency_region: HashMap<i64, String> = HashMap::new();
+    if by == GroupBy::Region {
+        for a in agency::Entity::find().all(db).await? {
+            agency_region.insert(a.id, a.region_code);
+        }
+    }
+    let mut dimensions: BTreeMap<String, Vec<&Question>> = BTreeMap::new();
+    for q in questions.iter().filter(|q| q.kind.is_scored()) {
+        if let Some(d) = &q.dimension {
+            dimensions.entry(d.clone()).or_default().push(q);
+            dimensions
+                .entry("overall_index".into())
+                .or_default()
+                .push(q);
+        }
+    }
+    let options = pingjia_scoring::GroupOptions {
+        min_n,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    for (dimension, items) in &dimensions {
+        let mut data = pingjia_scoring::Responses::new(items.len())
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+        for r in &rows {
+            let group = match by {
+                GroupBy::Agency => r.agency_id.to_string(),
+                GroupBy::Region => agency_region.get(&r.agency_id).cloned().unwrap_or_default(),
+                GroupBy::Dimension => "all".to_owned(),
+            };
+            let stored = r.answers.as_object().cloned().unwrap_or_default();
+            let valid = validate_answers(&questions, &stored).unwrap_or_default();
+            let by_key: HashMap<&str, &crate::domain::questionnaire::Answer> =
+                valid.iter().map(|(k, a)| (k.as_str(), a)).collect();
+            let coded: Vec<Option<u8>> = items
+                .iter()
+                .map(|q| by_key.get(q.key.as_str()).and_then(|a| a.likert(q.reverse)))
+                .collect();
+            data.push(&group, r.weight, &coded)
+                .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+        }
+        if data.is_empty() {
+            continue;
+        }
+        let scores = pingjia_scoring::score_groups(&data, &options)
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+        for s in scores {
+            out.push(ResultRow {
+                group: s.group.clone(),
+                dimension: dimension.clone(),
+                score: s,
+            });
+        }
+    }
+    Ok(out)
+}

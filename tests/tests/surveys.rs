@@ -1,0 +1,478 @@
+//! Surveys end to end: cases → invitations per the rules → public answers → results
+//! equal to pingjia-scoring on the same answers; one answer per token, even under
+//! concurrency.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, Utc};
+use pingjia_api::domain::Role;
+use pingjia_tests::{TestApp, for_each_backend};
+use poem::http::Method;
+use serde_json::{Value, json};
+
+async fn enterprise_questionnaire(app: &TestApp, key: &str) -> i64 {
+    let list = app.get("/api/v1/questionnaires", key).await.expect(200);
+    list.body
+        .as_array()
+        .and_then(|l| l.iter().find(|q| q["key"] == "enterprise_return_visit"))
+        .and_then(|q| q["id"].as_i64())
+        .expect("built-in enterprise questionnaire")
+}
+
+async fn agency_ids(app: &TestApp, key: &str) -> Vec<i64> {
+    let reply = app
+        .get("/api/v1/agencies?page_size=100", key)
+        .await
+        .expect(200);
+    reply.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|a| a["id"].as_i64())
+        .collect()
+}
+
+/// 50 cases over 4 agencies: 20 general (5 with priority flags), 25 simple, 5 licences.
+fn cases(agencies: &[i64], uscc: &str) -> Value {
+    let today = Utc::now().date_naive();
+    let list: Vec<Value> = (0..50)
+        .map(|i| {
+            let kind = if i >= 45 {
+                "license"
+            } else if i % 2 == 0 {
+                "inspection"
+            } else {
+                "penalty"
+            };
+            let procedure = if i < 20 { "general" } else { "simple" };
+            json!({
+                "agency_id": agencies[i % 4],
+                "case_number": format!("连执罚〔2026〕{i:03}号"),
+                "kind": kind,
+                "procedure": procedure,
+                "enterprise_uscc": uscc,
+                "decision_date": (today - Duration::days(3)).to_string(),
+                "hearing_held": i < 3,
+                "complaint_sourced": i == 25 || i == 26,
+            })
+        })
+        .collect();
+    json!({ "cases": list })
+}
+
+async fn open_campaign(app: &TestApp, key: &str, questionnaire: i64, name: &str) -> i64 {
+    let today = Utc::now().date_naive();
+    let created = app
+        .post(
+            "/api/v1/campaigns",
+            key,
+            json!({
+                "name": name,
+                "questionnaire_id": questionnaire,
+                "version": 1,
+                "region_code": "320700",
+                "mode": "invitation",
+                "period_start": (today - Duration::days(30)).to_string(),
+                "period_end": today.to_string(),
+                "opens_at": (Utc::now() - Duration::hours(1)).to_rfc3339(),
+                "closes_at": (Utc::now() + Duration::days(60)).to_rfc3339(),
+            }),
+        )
+        .await
+        .expect(201);
+    let id = created.body["id"].as_i64().expect("id");
+    app.post(
+        &format!("/api/v1/campaigns/{id}/status"),
+        key,
+        json!({"status": "open"}),
+    )
+    .await
+    .expect(200);
+    id
+}
+
+/// A respondent's weight and (attitude, procedure) answers.
+type Answered = (f64, Vec<Option<u8>>);
+
+/// Deterministic answers for respondent `r`.
+fn answers(r: usize) -> Value {
+    let l = |offset: usize| 1 + ((r * 7 + offset * 3) % 5) as u64;
+    let overall = l(8);
+    let mut a = json!({
+        "attitude": l(0), "credentials": !r.is_multiple_of(3), "rights": !r.is_multiple_of(4), "procedure": l(3),
+        "fairness": l(4), "integrity": r.is_multiple_of(5), "burden": l(6), "guidance": l(7), "overall": overall,
+    });
+    if overall <= 2 {
+        a["dissatisfied_reason"] = json!(["attitude"]);
+    }
+    a
+}
+
+#[tokio::test]
+async fn cases_invitations_answers_and_results_agree_with_the_scoring_library() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agencies: Vec<i64> = agency_ids(&app, &bureau)
+            .await
+            .into_iter()
+            .take(4)
+            .collect();
+        let ent = app
+            .get("/api/v1/enterprises?page_size=1", &bureau)
+            .await
+            .expect(200);
+        let uscc = ent.body["items"][0]["uscc"]
+            .as_str()
+            .expect("uscc")
+            .to_owned();
+
+        // Ingest, then retry: idempotent.
+        let first = app
+            .post("/api/v1/cases", &bureau, cases(&agencies, &uscc))
+            .await
+            .expect(200);
+        let again = app
+            .post("/api/v1/cases", &bureau, cases(&agencies, &uscc))
+            .await
+            .expect(200);
+        let codes = |r: &Value| -> Vec<String> {
+            r.as_array()
+                .expect("cases")
+                .iter()
+                .filter_map(|c| c["case_code"].as_str().map(str::to_owned))
+                .collect()
+        };
+        assert_eq!(codes(&first.body), codes(&again.body));
+        assert!(
+            first
+                .body
+                .as_array()
+                .expect("cases")
+                .iter()
+                .all(|c| c["created"] == true)
+        );
+        assert!(
+            again
+                .body
+                .as_array()
+                .expect("cases")
+                .iter()
+                .all(|c| c["created"] == false)
+        );
+        let code = codes(&first.body)[0].clone();
+        assert_eq!(code.len(), 12);
+        let page = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/public/cases/{code}"),
+                None,
+                None,
+            )
+            .await
+            .expect(200);
+        assert_eq!(page.body["kind"], "inspection");
+
+        // Invitations per the default rules: 20 general (5 priority among them or not),
+        // 25 simple of which 2 priority → 2 + ceil(0.2 × 23) = 5 more, licences never.
+        let q = enterprise_questionnaire(&app, &bureau).await;
+        let campaign = open_campaign(&app, &bureau, q, "2026年第四季度企业回访").await;
+        let generated = app
+            .post(
+                &format!("/api/v1/campaigns/{campaign}/invitations"),
+                &bureau,
+                json!({"seed": "42"}),
+            )
+            .await
+            .expect(201);
+        assert_eq!(generated.body["seed"], "42");
+        assert_eq!(generated.body["eligible"], 45);
+        let invitations = generated.body["invitations"]
+            .as_array()
+            .expect("invitations")
+            .clone();
+        assert_eq!(invitations.len(), 20 + 2 + 5);
+
+        // The same seed selects the same cases in another campaign.
+        let other = open_campaign(&app, &bureau, q, "复核批次").await;
+        let regenerated = app
+            .post(
+                &format!("/api/v1/campaigns/{other}/invitations"),
+                &bureau,
+                json!({"seed": "42"}),
+            )
+            .await
+            .expect(201);
+        let picked = |v: &[Value]| -> Vec<String> {
+            let mut c: Vec<String> = v
+                .iter()
+                .filter_map(|i| i["case_code"].as_str().map(str::to_owned))
+                .collect();
+            c.sort();
+            c
+        };
+        assert_eq!(
+            picked(&invitations),
+            picked(regenerated.body["invitations"].as_array().expect("list"))
+        );
+
+        // A bad answer names the question and changes nothing.
+        let token = invitations[0]["token"].as_str().expect("token").to_owned();
+        let survey = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/public/invitations/{token}"),
+                None,
+                None,
+            )
+            .await
+            .expect(200);
+        assert!(
+            survey.body["questions"]
+                .as_array()
+                .is_some_and(|q| q.len() >= 9)
+        );
+        let mut bad = answers(0);
+        bad["attitude"] = json!(7);
+        let reply = app
+            .call(
+                Method::POST,
+                &format!("/api/v1/public/invitations/{token}/responses"),
+                None,
+                Some(json!({"answers": bad})),
+            )
+            .await
+            .expect_error(422, "validation_failed");
+        assert_eq!(reply.fields(), ["answers.attitude"]);
+
+        // 24 respondents answer; a second submission is refused.
+        let mut expected: BTreeMap<i64, Vec<Answered>> = BTreeMap::new();
+        for (r, inv) in invitations.iter().take(24).enumerate() {
+            let token = inv["token"].as_str().expect("token");
+            let a = answers(r);
+            app.call(
+                Method::POST,
+                &format!("/api/v1/public/invitations/{token}/responses"),
+                None,
+                Some(json!({"answers": a, "duration_secs": 90})),
+            )
+            .await
+            .expect(201);
+            let attitude = a["attitude"].as_u64().map(|v| v as u8);
+            let procedure = a["procedure"].as_u64().map(|v| v as u8);
+            let agency = inv["agency_id"].as_i64().expect("agency");
+            expected
+                .entry(agency)
+                .or_default()
+                .push((1.0, vec![attitude, procedure]));
+        }
+        let first_token = invitations[0]["token"].as_str().expect("token");
+        app.call(
+            Method::POST,
+            &format!("/api/v1/public/invitations/{first_token}/responses"),
+            None,
+            Some(json!({"answers": answers(0)})),
+        )
+        .await
+        .expect_error(409, "invitation_used");
+
+        // Results per agency and dimension equal the library on the same answers.
+        let results = app
+            .get(
+                &format!("/api/v1/campaigns/{campaign}/results?by=agency&min_n=5"),
+                &bureau,
+            )
+            .await
+            .expect(200);
+        let rows = results.body.as_array().expect("rows").clone();
+        for dimension in ["attitude", "procedure"] {
+            let j = if dimension == "attitude" { 0 } else { 1 };
+            let mut data = pingjia_scoring::Responses::new(1).expect("k");
+            for (agency, list) in &expected {
+                for (w, items) in list {
+                    data.push(&agency.to_string(), *w, &[items[j]])
+                        .expect("row");
+                }
+            }
+            let options = pingjia_scoring::GroupOptions {
+                min_n: 5,
+                ..Default::default()
+            };
+            for s in pingjia_scoring::score_groups(&data, &options).expect("scores") {
+                let row = rows
+                    .iter()
+                    .find(|r| r["group"] == s.group.as_str() && r["dimension"] == dimension)
+                    .expect("result row");
+                assert_eq!(row["n"], s.n);
+                let close = |a: &Value, b: Option<f64>| match b {
+                    Some(b) => (a.as_f64().expect("number") - b).abs() < 1e-9,
+                    None => a.is_null(),
+                };
+                assert!(
+                    close(&row["score"], s.mean),
+                    "{dimension} {}: {row} vs {:?}",
+                    s.group,
+                    s.mean
+                );
+                assert!(close(&row["ci_lo"], s.ci_lo) && close(&row["ci_hi"], s.ci_hi));
+            }
+        }
+        assert!(rows.iter().any(|r| r["dimension"] == "overall_index"));
+        assert!(rows.iter().any(|r| r["dimension"] == "integrity"));
+
+        // An agency key sees only its own aggregates.
+        let own = agencies[0];
+        let agency_key = app.key(Role::Agency, None, Some(own)).await;
+        let mine = app
+            .get(
+                &format!("/api/v1/campaigns/{campaign}/results?min_n=1"),
+                &agency_key,
+            )
+            .await
+            .expect(200);
+        assert!(
+            mine.body
+                .as_array()
+                .expect("rows")
+                .iter()
+                .all(|r| r["group"] == own.to_string().as_str())
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_many_concurrent_submissions_exactly_one_succeeds() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agencies = agency_ids(&app, &bureau).await;
+        let today = Utc::now().date_naive();
+        app.post(
+            "/api/v1/cases",
+            &bureau,
+            json!({"cases": [{"agency_id": agencies[0], "case_number": "并发-1", "kind": "penalty",
+                              "procedure": "general", "decision_date": today.to_string()}]}),
+        )
+        .await
+        .expect(200);
+        let q = enterprise_questionnaire(&app, &bureau).await;
+        let campaign = open_campaign(&app, &bureau, q, "并发测试").await;
+        let generated = app
+            .post(
+                &format!("/api/v1/campaigns/{campaign}/invitations"),
+                &bureau,
+                json!({}),
+            )
+            .await
+            .expect(201);
+        let token = generated.body["invitations"][0]["token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let server = app.serve().await;
+        let url = format!("/api/v1/public/invitations/{token}/responses");
+        let body = json!({"answers": answers(3)}).to_string();
+        let attempts = (0..24).map(|_| {
+            let (url, body) = (url.clone(), body.clone());
+            let addr = server.addr;
+            tokio::spawn(async move { post_raw(addr, &url, &body).await })
+        });
+        let statuses: Vec<u16> = futures::future::join_all(attempts)
+            .await
+            .into_iter()
+            .map(|r| r.expect("task"))
+            .collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 201 || *s == 409),
+            "{statuses:?}"
+        );
+        let results = app
+            .get(
+                &format!("/api/v1/campaigns/{campaign}/results?by=dimension&min_n=1"),
+                &bureau,
+            )
+            .await
+            .expect(200);
+        let overall = results
+            .body
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["dimension"] == "overall")
+            .cloned();
+        assert_eq!(
+            overall.expect("overall row")["n"],
+            1,
+            "exactly one stored response"
+        );
+    })
+    .await;
+}
+
+async fn post_raw(addr: std::net::SocketAddr, path: &str, body: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    response
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn closed_and_unopened_campaigns_refuse_answers() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agencies = agency_ids(&app, &bureau).await;
+        let today = Utc::now().date_naive();
+        app.post(
+            "/api/v1/cases",
+            &bureau,
+            json!({"cases": [{"agency_id": agencies[1], "case_number": "关闭-1", "kind": "inspection",
+                              "procedure": "general", "decision_date": today.to_string()}]}),
+        )
+        .await
+        .expect(200);
+        let q = enterprise_questionnaire(&app, &bureau).await;
+        let campaign = open_campaign(&app, &bureau, q, "关闭测试").await;
+        let generated = app
+            .post(&format!("/api/v1/campaigns/{campaign}/invitations"), &bureau, json!({}))
+            .await
+            .expect(201);
+        let token = generated.body["invitations"][0]["token"].as_str().expect("token").to_owned();
+        app.post(&format!("/api/v1/campaigns/{campaign}/status"), &bureau, json!({"status": "closed"}))
+            .await
+            .expect(200);
+        app.call(Method::GET, &format!("/api/v1/public/invitations/{token}"), None, None)
+            .await
+            .expect_error(409, "campaign_closed");
+        app.call(
+            Method::POST,
+            &format!("/api/v1/public/invitations/{token}/responses"),
+            None,
+            Some(json!({"answers": answers(1)})),
+        )
+        .await
+        .expect_error(409, "campaign_closed");
+        app.post(&format!("/api/v1/campaigns/{campaign}/status"), &bureau, json!({"status": "open"}))
+            .await
+            .expect_error(409, "invalid_transition");
+        app.call(Method::GET, "/api/v1/public/invitations/0123456789abcdef0123456789abcdef", None, None)
+            .await
+            .expect_error(404, "not_found");
+    })
+    .await;
+}
