@@ -33,6 +33,8 @@ pub struct Config {
     pub auth_failures_per_window: u32,
     /// Length of that window in seconds.
     pub auth_failure_window_secs: i64,
+    /// Public answers to an open campaign accepted per client address and hour.
+    pub open_answers_per_hour: u32,
     /// Trust `X-Forwarded-For` for the client address (only behind your own proxy).
     pub trust_forwarded_for: bool,
     /// Base URL printed for users (defaults to `http://<listen>`).
@@ -67,6 +69,7 @@ impl Default for Config {
             shutdown_timeout_secs: 30,
             auth_failures_per_window: 20,
             auth_failure_window_secs: 60,
+            open_answers_per_hour: 20,
             trust_forwarded_for: false,
             public_url: None,
             db: DbConfig::default(),

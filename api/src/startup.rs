@@ -22,6 +22,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Failed authentications allowed per client address and window.
     pub auth_failure_limit: Limit,
+    /// Public answers per client address and campaign.
+    pub open_answer_limit: Limit,
     /// Take the client address from `X-Forwarded-For` (behind a trusted proxy only).
     pub trust_forwarded_for: bool,
 }
@@ -34,6 +36,10 @@ impl AppState {
             auth_failure_limit: Limit {
                 max: config.auth_failures_per_window,
                 window_secs: config.auth_failure_window_secs.max(1),
+            },
+            open_answer_limit: Limit {
+                max: config.open_answers_per_hour,
+                window_secs: 3600,
             },
             trust_forwarded_for: config.trust_forwarded_for,
         }

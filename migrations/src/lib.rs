@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_registry;
 mod m20261124_000002_rate_limits;
 mod m20261124_000003_surveys;
+mod m20261124_000004_idempotency;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_registry::Migration),
             Box::new(m20261124_000002_rate_limits::Migration),
             Box::new(m20261124_000003_surveys::Migration),
+            Box::new(m20261124_000004_idempotency::Migration),
         ]
     }
 }

@@ -476,3 +476,89 @@ async fn closed_and_unopened_campaigns_refuse_answers() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn open_campaigns_take_public_answers_idempotently_and_rate_limited() {
+    let configure = |c: &mut pingjia_api::config::Config| c.open_answers_per_hour = 3;
+    pingjia_tests::for_each_backend_with(configure, |app| async move {
+        app.with_demo().await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agencies = agency_ids(&app, &bureau).await;
+        let q = {
+            let list = app.get("/api/v1/questionnaires", &bureau).await.expect(200);
+            list.body[0]["id"].as_i64().expect("citizen questionnaire")
+        };
+        let today = Utc::now().date_naive();
+        let created = app
+            .post(
+                "/api/v1/campaigns",
+                &bureau,
+                json!({
+                    "name": "市民满意度公开调查", "questionnaire_id": q, "version": 1, "region_code": "320700",
+                    "agency_ids": [agencies[0], agencies[1]], "mode": "open",
+                    "period_start": today.to_string(), "period_end": today.to_string(),
+                    "opens_at": (Utc::now() - Duration::hours(1)).to_rfc3339(),
+                    "closes_at": (Utc::now() + Duration::days(7)).to_rfc3339(),
+                }),
+            )
+            .await
+            .expect(201);
+        let id = created.body["id"].as_i64().expect("id");
+        let public = format!("/api/v1/public/campaigns/{id}");
+        app.call(Method::GET, &public, None, None).await.expect_error(409, "campaign_not_open");
+        app.post(&format!("/api/v1/campaigns/{id}/status"), &bureau, json!({"status": "open"}))
+            .await
+            .expect(200);
+        let survey = app.call(Method::GET, &public, None, None).await.expect(200);
+        assert_eq!(survey.body["agencies"].as_array().map(Vec::len), Some(2));
+
+        let citizen = json!({"attitude": 4, "credentials": true, "rights": true, "procedure": 4,
+                             "fairness": 5, "integrity": false, "guidance": 3, "overall": 4});
+        let answer = |agency: i64, key: Option<&'static str>| {
+            let headers: Vec<(&str, &str)> = key.map(|k| vec![("Idempotency-Key", k)]).unwrap_or_default();
+            let body = json!({"agency_id": agency, "answers": citizen.clone()}).to_string().into_bytes();
+            (headers, body)
+        };
+        let post = |headers: Vec<(&'static str, &'static str)>, body: Vec<u8>| {
+            let app = &app;
+            let path = format!("{public}/responses");
+            async move {
+                let mut h = headers;
+                h.push(("Content-Type", "application/json"));
+                app.raw(Method::POST, &path, &h, body).await
+            }
+        };
+        // Not covered by the campaign: 422 naming agency_id.
+        let (h, b) = answer(agencies[5], None);
+        let reply = post(h, b).await.expect_error(422, "validation_failed");
+        assert_eq!(reply.fields(), ["agency_id"]);
+        // The same Idempotency-Key twice stores one answer.
+        let (h, b) = answer(agencies[0], Some("retry-7f3a"));
+        let first = post(h, b).await.expect(201);
+        let (h, b) = answer(agencies[0], Some("retry-7f3a"));
+        let second = post(h, b).await.expect(201);
+        assert_eq!(first.body["response_id"], second.body["response_id"]);
+        assert!(first.headers.get("idempotent-replayed").is_none());
+        assert_eq!(second.headers["idempotent-replayed"], "true");
+        // The limit (3 an hour here) counts attempts from this address: 422, 201 → one left.
+        let (h, b) = answer(agencies[1], None);
+        post(h, b).await.expect(201);
+        let (h, b) = answer(agencies[1], None);
+        let limited = post(h, b).await.expect_error(429, "too_many_requests");
+        assert!(limited.headers.contains_key("retry-after"));
+
+        let results = app
+            .get(&format!("/api/v1/campaigns/{id}/results?by=dimension&min_n=1"), &bureau)
+            .await
+            .expect(200);
+        let overall = results.body.as_array().expect("rows").iter().find(|r| r["dimension"] == "overall").cloned();
+        assert_eq!(overall.expect("overall")["n"], 2, "the replay stored nothing");
+
+        // Invitation campaigns are not public.
+        let invitation_campaign = open_campaign(&app, &bureau, q, "邀请制").await;
+        app.call(Method::GET, &format!("/api/v1/public/campaigns/{invitation_campaign}"), None, None)
+            .await
+            .expect_error(404, "not_found");
+    })
+    .await;
+}

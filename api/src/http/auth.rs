@@ -24,7 +24,7 @@ async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
     // Guessing keys is throttled per client address: failures count, successes do not.
     let bucket = format!(
         "auth-failure:{}",
-        client_address(req, state.trust_forwarded_for)
+        super::client::address(req, state.trust_forwarded_for)
     );
     let verdict = rate_limit::check(&state.db, &bucket, state.auth_failure_limit)
         .await
@@ -53,21 +53,4 @@ async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
         .await
         .map_err(ApiError::from)?;
     Err(failure.into())
-}
-
-/// The client's IP address: the socket peer, or the first `X-Forwarded-For` entry when
-/// the service runs behind a trusted proxy.
-fn client_address(req: &Request, trust_forwarded_for: bool) -> String {
-    if trust_forwarded_for
-        && let Some(first) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-    {
-        return first.trim().to_owned();
-    }
-    req.remote_addr()
-        .as_socket_addr()
-        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
 }

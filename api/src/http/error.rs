@@ -168,6 +168,10 @@ impl From<ServiceError> for ApiError {
                     details,
                 )
             }
+            ServiceError::RateLimited { retry_after_secs } => Self::too_many_requests(
+                "too many answers from this address; please try again later",
+                retry_after_secs,
+            ),
             ServiceError::Internal(cause) => Self::internal(&format!("{cause:#}")),
         }
     }
@@ -330,9 +334,75 @@ pub enum WriteError {
     /// Validation failed; `details.fields` names every bad field and why.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
+    /// Too many requests; see `Retry-After`.
+    #[oai(status = 429)]
+    TooManyRequests(
+        Json<ErrorBody>,
+        #[oai(header = "Retry-After")] Option<String>,
+    ),
     /// Unexpected failure; only the request id is reported.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
+}
+
+/// Errors of public operations (no key): the token or code is the credential.
+#[derive(ApiResponse, Debug)]
+pub enum PublicError {
+    /// Malformed JSON or a value of the wrong type.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// Unknown token, code or campaign.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// Already answered, expired, not open yet or closed (`code` says which).
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
+    /// Body larger than the configured limit.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// Body is not `application/json`.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
+    /// Answers break the questionnaire; `details.fields` names each question.
+    #[oai(status = 422)]
+    Unprocessable(Json<ErrorBody>),
+    /// Too many answers from this address; see `Retry-After`.
+    #[oai(status = 429)]
+    TooManyRequests(
+        Json<ErrorBody>,
+        #[oai(header = "Retry-After")] Option<String>,
+    ),
+    /// Unexpected failure; only the request id is reported.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+}
+
+/// A status an operation's error type does not declare: logged, reported as 500.
+fn undeclared(e: ApiError) -> Json<ErrorBody> {
+    tracing::error!(status = e.status.as_u16(), code = %e.body.code, "error status not declared for this operation");
+    Json(ApiError::internal(&format!("undeclared status {}", e.status)).body)
+}
+
+impl From<ApiError> for PublicError {
+    fn from(e: ApiError) -> Self {
+        match e.status.as_u16() {
+            400 => Self::BadRequest(Json(e.body)),
+            404 => Self::NotFound(Json(e.body)),
+            409 => Self::Conflict(Json(e.body)),
+            413 => Self::PayloadTooLarge(Json(e.body)),
+            415 => Self::UnsupportedMediaType(Json(e.body)),
+            422 => Self::Unprocessable(Json(e.body)),
+            429 => Self::TooManyRequests(Json(e.body), e.retry_after_secs.map(|s| s.to_string())),
+            500 => Self::Internal(Json(e.body)),
+            _ => Self::Internal(undeclared(e)),
+        }
+    }
+}
+
+impl From<ServiceError> for PublicError {
+    fn from(e: ServiceError) -> Self {
+        ApiError::from(e).into()
+    }
 }
 
 impl From<ApiError> for ReadError {
@@ -344,7 +414,12 @@ impl From<ApiError> for ReadError {
             403 => Self::Forbidden(body),
             404 => Self::NotFound(body),
             422 => Self::Unprocessable(body),
-            _ => Self::Internal(body),
+            500 => Self::Internal(body),
+            _ => Self::Internal(undeclared(ApiError {
+                status: e.status,
+                body: body.0,
+                retry_after_secs: None,
+            })),
         }
     }
 }
@@ -361,7 +436,13 @@ impl From<ApiError> for WriteError {
             413 => Self::PayloadTooLarge(body),
             415 => Self::UnsupportedMediaType(body),
             422 => Self::Unprocessable(body),
-            _ => Self::Internal(body),
+            429 => Self::TooManyRequests(body, e.retry_after_secs.map(|s| s.to_string())),
+            500 => Self::Internal(body),
+            _ => Self::Internal(undeclared(ApiError {
+                status: e.status,
+                body: body.0,
+                retry_after_secs: None,
+            })),
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod agencies;
 pub mod audit;
 pub mod auth;
+pub mod client;
 pub mod enterprises;
 pub mod error;
 pub mod frame;

@@ -7,7 +7,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
 
 use super::auth::ApiKey;
-use super::error::{ApiError, ReadError, WriteError};
+use super::error::{ApiError, PublicError, ReadError, WriteError};
 use super::{ApiTags, Created};
 use crate::domain::questionnaire::Question;
 use crate::service::{ServiceError, campaigns, cases, surveys};
@@ -238,6 +238,44 @@ pub struct SubmitAnswers {
 pub struct Submitted {
     pub response_id: i64,
     pub submitted_at: DateTime<Utc>,
+}
+
+/// An agency a respondent may evaluate.
+#[derive(Object, Debug)]
+pub struct PublicAgency {
+    pub id: i64,
+    pub name: String,
+}
+
+/// Public view of an open campaign.
+#[derive(Object, Debug)]
+pub struct PublicOpenSurvey {
+    pub campaign: String,
+    pub version: i32,
+    pub questions: Vec<Question>,
+    pub agencies: Vec<PublicAgency>,
+    pub closes_at: DateTime<Utc>,
+}
+
+/// An answer to an open campaign.
+#[derive(Object, Debug)]
+pub struct OpenAnswerBody {
+    /// The agency evaluated (one of the campaign's `agencies`).
+    pub agency_id: i64,
+    /// `{question_key: answer}` as for invitations.
+    pub answers: serde_json::Value,
+    pub duration_secs: Option<i32>,
+}
+
+/// `201 Created`; a replayed idempotent request says so in a header.
+#[derive(poem_openapi::ApiResponse, Debug)]
+pub enum OpenAnswerCreated {
+    /// Stored (or, with `Idempotent-Replayed: true`, stored earlier for the same key).
+    #[oai(status = 201)]
+    Created(
+        Json<Submitted>,
+        #[oai(header = "Idempotent-Replayed")] Option<String>,
+    ),
 }
 
 /// Public view of a case code (一案一码); no personal data.
@@ -506,7 +544,7 @@ impl PublicApi {
         &self,
         state: Data<&AppState>,
         token: Path<String>,
-    ) -> Result<Json<PublicSurvey>, WriteError> {
+    ) -> Result<Json<PublicSurvey>, PublicError> {
         let i = surveys::invited(&state.db, &token.0).await?;
         Ok(Json(PublicSurvey {
             campaign: i.campaign.name,
@@ -532,7 +570,7 @@ impl PublicApi {
         state: Data<&AppState>,
         token: Path<String>,
         body: Json<SubmitAnswers>,
-    ) -> Result<Created<Submitted>, WriteError> {
+    ) -> Result<Created<Submitted>, PublicError> {
         let Some(answers) = body.0.answers.as_object() else {
             return Err(ApiError::from(ServiceError::invalid(
                 "answers",
@@ -547,6 +585,80 @@ impl PublicApi {
         })))
     }
 
+    /// Questionnaire of an open campaign
+    ///
+    /// Public. The respondent picks the agency they evaluate from `agencies`. 404 for
+    /// unknown or invitation-only campaigns; 409 when not open.
+    #[oai(
+        path = "/campaigns/:id",
+        method = "get",
+        operation_id = "publicCampaign"
+    )]
+    async fn open_campaign(
+        &self,
+        state: Data<&AppState>,
+        id: Path<i64>,
+    ) -> Result<Json<PublicOpenSurvey>, PublicError> {
+        let s = surveys::open_survey(&state.db, id.0).await?;
+        Ok(Json(PublicOpenSurvey {
+            campaign: s.campaign.name,
+            version: s.version.version,
+            questions: s.questions,
+            agencies: s
+                .agencies
+                .into_iter()
+                .map(|(id, name)| PublicAgency { id, name })
+                .collect(),
+            closes_at: s.campaign.closes_at,
+        }))
+    }
+
+    /// Answer an open campaign
+    ///
+    /// Public, limited per client address (default 20 answers an hour per campaign,
+    /// counted in the database). Send an `Idempotency-Key` to make retries safe: a
+    /// repeated key returns the first answer (`Idempotent-Replayed: true`).
+    #[oai(
+        path = "/campaigns/:id/responses",
+        method = "post",
+        operation_id = "publicOpenAnswer"
+    )]
+    async fn answer_open(
+        &self,
+        req: &poem::Request,
+        state: Data<&AppState>,
+        id: Path<i64>,
+        #[oai(name = "Idempotency-Key")] idempotency_key: poem_openapi::param::Header<
+            Option<String>,
+        >,
+        body: Json<OpenAnswerBody>,
+    ) -> Result<OpenAnswerCreated, PublicError> {
+        let Some(answers) = body.0.answers.as_object() else {
+            return Err(ApiError::from(ServiceError::invalid(
+                "answers",
+                "must be an object keyed by question",
+            ))
+            .into());
+        };
+        let client = super::client::address(req, state.trust_forwarded_for);
+        let input = surveys::OpenAnswer {
+            campaign_id: id.0,
+            agency_id: body.0.agency_id,
+            answers,
+            duration_secs: body.0.duration_secs,
+            client: &client,
+            idempotency_key: idempotency_key.0.as_deref(),
+        };
+        let stored = surveys::answer_open(&state.db, input, state.open_answer_limit).await?;
+        Ok(OpenAnswerCreated::Created(
+            Json(Submitted {
+                response_id: stored.response.id,
+                submitted_at: stored.response.submitted_at,
+            }),
+            stored.replayed.then(|| "true".to_owned()),
+        ))
+    }
+
     /// Case page for a case code
     ///
     /// Public (一案一码). Shows the agency, kind and decision date; no personal data.
@@ -555,7 +667,7 @@ impl PublicApi {
         &self,
         state: Data<&AppState>,
         code: Path<String>,
-    ) -> Result<Json<PublicCase>, ReadError> {
+    ) -> Result<Json<PublicCase>, PublicError> {
         let c = cases::by_code(&state.db, &code.0).await?;
         let agency = crate::service::agencies::public_name(&state.db, c.agency_id).await?;
         Ok(Json(PublicCase {

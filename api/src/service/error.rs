@@ -34,6 +34,9 @@ pub enum ServiceError {
     /// Input that parsed but breaks a rule; names every offending field.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// Too many requests from this client; retry after the given seconds.
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: i64 },
     /// Anything unexpected: logged in full, reported to clients as a generic 500.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),

@@ -457,3 +457,214 @@ pub async fn results(
     }
     Ok(out)
 }
+
+/// What a respondent sees for an open (public link) campaign.
+#[derive(Debug, Clone)]
+pub struct OpenSurvey {
+    pub campaign: campaign::Model,
+    pub version: questionnaire_version::Model,
+    pub questions: Vec<Question>,
+    /// The agencies the respondent can evaluate: (id, name).
+    pub agencies: Vec<(i64, String)>,
+}
+
+async fn open_campaign<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    campaign_id: i64,
+) -> Result<campaign::Model, ServiceError> {
+    match campaign::Entity::find_by_id(campaign_id).one(db).await? {
+        // Invitation campaigns are not public: do not reveal them.
+        Some(c) if c.mode == "open" => Ok(c),
+        _ => Err(ServiceError::NotFound { entity: "campaign" }),
+    }
+}
+
+/// The questionnaire and agencies of an open campaign that takes answers now.
+pub async fn open_survey(
+    db: &DatabaseConnection,
+    campaign_id: i64,
+) -> Result<OpenSurvey, ServiceError> {
+    let c = open_campaign(db, campaign_id).await?;
+    match campaigns::availability(&c, Utc::now()) {
+        Availability::Accepting => {}
+        other => return Err(campaigns::unavailable(other)),
+    }
+    let version = questionnaire_version::Entity::find_by_id(c.questionnaire_version_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound {
+            entity: "questionnaire version",
+        })?;
+    let questions = questionnaires::questions_of(&version)?;
+    let mut agencies = Vec::new();
+    for a in agency::Entity::find()
+        .filter(agency::Column::Active.eq(true))
+        .order_by_asc(agency::Column::Id)
+        .all(db)
+        .await?
+    {
+        if campaigns::covers(db, &c, &a).await? {
+            agencies.push((a.id, a.name));
+        }
+    }
+    Ok(OpenSurvey {
+        campaign: c,
+        version,
+        questions,
+        agencies,
+    })
+}
+
+/// A public answer to an open campaign.
+#[derive(Debug, Clone)]
+pub struct OpenAnswer<'a> {
+    pub campaign_id: i64,
+    pub agency_id: i64,
+    pub answers: &'a serde_json::Map<String, serde_json::Value>,
+    pub duration_secs: Option<i32>,
+    /// The client's address, for the per-client limit.
+    pub client: &'a str,
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// Whether a stored answer was created now or replayed for a repeated
+/// `Idempotency-Key`.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub response: response::Model,
+    pub replayed: bool,
+}
+
+/// Stores a public answer to an open campaign. Limited per client address and
+/// campaign (counted in the database, shared by replicas); a repeated
+/// `Idempotency-Key` returns the first answer instead of storing another.
+pub async fn answer_open(
+    db: &DatabaseConnection,
+    input: OpenAnswer<'_>,
+    limit: super::rate_limit::Limit,
+) -> Result<Stored, ServiceError> {
+    let scope = format!("open-answer:{}", input.campaign_id);
+    if let Some(key) = input.idempotency_key {
+        if key.is_empty() || key.len() > 128 {
+            return Err(ServiceError::invalid(
+                "Idempotency-Key",
+                "must be 1–128 characters",
+            ));
+        }
+        if let Some(stored) = replay(db, &scope, key).await? {
+            return Ok(stored);
+        }
+    }
+    let bucket = format!("{scope}:{}", input.client);
+    if let super::rate_limit::Verdict::Limited { retry_after_secs } =
+        super::rate_limit::hit(db, &bucket, limit).await?
+    {
+        return Err(ServiceError::RateLimited { retry_after_secs });
+    }
+    let c = open_campaign(db, input.campaign_id).await?;
+    let now = Utc::now();
+    match campaigns::availability(&c, now) {
+        Availability::Accepting => {}
+        other => return Err(campaigns::unavailable(other)),
+    }
+    let covered = match agency::Entity::find_by_id(input.agency_id).one(db).await? {
+        Some(a) if a.active => campaigns::covers(db, &c, &a).await?,
+        _ => false,
+    };
+    let version = questionnaire_version::Entity::find_by_id(c.questionnaire_version_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound {
+            entity: "questionnaire version",
+        })?;
+    let questions = questionnaires::questions_of(&version)?;
+    let mut errors = Vec::new();
+    if !covered {
+        errors.push(super::FieldError::new(
+            "agency_id",
+            "this survey does not cover that agency",
+        ));
+    }
+    let valid = match validate_answers(&questions, input.answers) {
+        Ok(v) => v,
+        Err(mut e) => {
+            errors.append(&mut e);
+            Vec::new()
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ServiceError::Validation(errors));
+    }
+    let txn = db.begin().await?;
+    let stored = response::ActiveModel {
+        campaign_id: Set(c.id),
+        invitation_id: Set(None),
+        questionnaire_version_id: Set(version.id),
+        agency_id: Set(input.agency_id),
+        channel: Set("web".into()),
+        answers: Set(answers_to_json(&valid)),
+        weight: Set(1.0),
+        duration_secs: Set(input.duration_secs),
+        straight_lining: Set(straight_lined(&questions, &valid, 8)),
+        too_fast: Set(input.duration_secs.is_some_and(|d| d < c.too_fast_secs)),
+        submitted_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    if let Some(key) = input.idempotency_key {
+        let claimed = crate::store::idempotency::ActiveModel {
+            scope: Set(scope.clone()),
+            key: Set(key.to_owned()),
+            resource_id: Set(stored.id),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await;
+        if let Err(e) = claimed {
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) {
+                // A concurrent request with the same key won: drop ours, return theirs.
+                txn.rollback().await?;
+                return replay(db, &scope, key).await?.ok_or_else(|| {
+                    ServiceError::Internal(anyhow::anyhow!("idempotency key vanished"))
+                });
+            }
+            return Err(e.into());
+        }
+    }
+    txn.commit().await?;
+    Ok(Stored {
+        response: stored,
+        replayed: false,
+    })
+}
+
+async fn replay(
+    db: &DatabaseConnection,
+    scope: &str,
+    key: &str,
+) -> Result<Option<Stored>, ServiceError> {
+    let Some(entry) =
+        crate::store::idempotency::Entity::find_by_id((scope.to_owned(), key.to_owned()))
+            .one(db)
+            .await?
+    else {
+        return Ok(None);
+    };
+    let response = response::Entity::find_by_id(entry.resource_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::Internal(anyhow::anyhow!(
+                "stored response {} is gone",
+                entry.resource_id
+            ))
+        })?;
+    Ok(Some(Stored {
+        response,
+        replayed: true,
+    }))
+}

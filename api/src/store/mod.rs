@@ -6,6 +6,7 @@ pub mod audit;
 pub mod campaign;
 pub mod case;
 pub mod enterprise;
+pub mod idempotency;
 pub mod invitation;
 pub mod officer;
 pub mod questionnaire;
