@@ -37,8 +37,10 @@ pub struct Config {
     pub open_answers_per_hour: u32,
     /// Trust `X-Forwarded-For` for the client address (only behind your own proxy).
     pub trust_forwarded_for: bool,
-    /// Base URL printed for users (defaults to `http://<listen>`).
+    /// Base URL printed for users and put in QR codes (defaults to `http://<listen>`).
     pub public_url: Option<String>,
+    /// Telegram bot username for deep links (`https://t.me/<bot>?start=<token>`).
+    pub bot_username: Option<String>,
     pub db: DbConfig,
 }
 
@@ -72,6 +74,7 @@ impl Default for Config {
             open_answers_per_hour: 20,
             trust_forwarded_for: false,
             public_url: None,
+            bot_username: None,
             db: DbConfig::default(),
         }
     }

@@ -26,9 +26,30 @@ pub struct AppState {
     pub open_answer_limit: Limit,
     /// Take the client address from `X-Forwarded-For` (behind a trusted proxy only).
     pub trust_forwarded_for: bool,
+    /// Base URL for links and QR codes, without a trailing slash.
+    pub public_url: String,
+    /// Telegram bot for deep links, if one is configured.
+    pub bot_username: Option<String>,
 }
 
 impl AppState {
+    /// The web link that answers an invitation.
+    pub fn invitation_link(&self, token: &str) -> String {
+        format!("{}/api/v1/public/invitations/{token}", self.public_url)
+    }
+
+    /// The Telegram deep link for an invitation, when a bot is configured.
+    pub fn bot_link(&self, token: &str) -> Option<String> {
+        self.bot_username
+            .as_ref()
+            .map(|bot| format!("https://t.me/{bot}?start={token}"))
+    }
+
+    /// The public page of a case code (一案一码).
+    pub fn case_link(&self, code: &str) -> String {
+        format!("{}/api/v1/public/cases/{code}", self.public_url)
+    }
+
     pub fn new(db: DatabaseConnection, config: &Config) -> Self {
         Self {
             db,
@@ -42,6 +63,13 @@ impl AppState {
                 window_secs: 3600,
             },
             trust_forwarded_for: config.trust_forwarded_for,
+            public_url: config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", config.listen))
+                .trim_end_matches('/')
+                .to_owned(),
+            bot_username: config.bot_username.clone().filter(|b| !b.is_empty()),
         }
     }
 }

@@ -45,6 +45,7 @@ pub struct Reply {
     pub headers: HeaderMap,
     pub body: Value,
     pub text: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -254,6 +255,7 @@ async fn read(resp: Response) -> Reply {
         headers,
         body,
         text,
+        bytes: bytes.to_vec(),
     }
 }
 

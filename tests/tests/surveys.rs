@@ -562,3 +562,57 @@ async fn open_campaigns_take_public_answers_idempotently_and_rate_limited() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn case_codes_and_invitations_print_as_qr_codes_with_bot_links() {
+    let configure = |c: &mut pingjia_api::config::Config| {
+        c.bot_username = Some("pingjia_lyg_bot".into());
+        c.public_url = Some("https://pingjia.example.gov.cn/".into());
+    };
+    pingjia_tests::for_each_backend_with(configure, |app| async move {
+        app.with_demo().await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agencies = agency_ids(&app, &bureau).await;
+        let today = Utc::now().date_naive();
+        let cases = app
+            .post(
+                "/api/v1/cases",
+                &bureau,
+                json!({"cases": [{"agency_id": agencies[2], "case_number": "码-1", "kind": "penalty",
+                                  "procedure": "general", "decision_date": today.to_string()}]}),
+            )
+            .await
+            .expect(200);
+        let code = cases.body[0]["case_code"].as_str().expect("code").to_owned();
+        let q = enterprise_questionnaire(&app, &bureau).await;
+        let campaign = open_campaign(&app, &bureau, q, "扫码回访").await;
+        let generated = app
+            .post(&format!("/api/v1/campaigns/{campaign}/invitations"), &bureau, json!({}))
+            .await
+            .expect(201);
+        let inv = &generated.body["invitations"][0];
+        let token = inv["token"].as_str().expect("token").to_owned();
+        assert_eq!(inv["bot_link"], format!("https://t.me/pingjia_lyg_bot?start={token}"));
+        assert_eq!(inv["link"], format!("https://pingjia.example.gov.cn/api/v1/public/invitations/{token}"));
+        assert_eq!(inv["case_code"], code.as_str());
+
+        for (path, kind) in [
+            (format!("/api/v1/public/cases/{code}/qr"), "image/png"),
+            (format!("/api/v1/public/cases/{code}/qr?format=svg"), "image/svg+xml"),
+            (format!("/api/v1/public/invitations/{token}/qr?format=png"), "image/png"),
+        ] {
+            let reply = app.call(Method::GET, &path, None, None).await.expect(200);
+            let content_type = reply.headers["content-type"].to_str().expect("header");
+            assert!(content_type.starts_with(kind), "{path}: {content_type}");
+            if kind == "image/png" {
+                assert_eq!(reply.bytes.get(..8), Some(&b"\x89PNG\r\n\x1a\n"[..]), "{path}: PNG signature");
+            } else {
+                assert!(reply.text.contains("<svg"), "{path}");
+            }
+        }
+        app.call(Method::GET, "/api/v1/public/cases/NOSUCHCODE22/qr", None, None)
+            .await
+            .expect_error(404, "not_found");
+    })
+    .await;
+}

@@ -173,6 +173,10 @@ pub struct IssuedInvitation {
     pub case_code: Option<String>,
     /// One-time token for `/api/v1/public/invitations/{token}`.
     pub token: String,
+    /// Web link to answer.
+    pub link: String,
+    /// Telegram deep link, when a bot is configured.
+    pub bot_link: Option<String>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -276,6 +280,37 @@ pub enum OpenAnswerCreated {
         Json<Submitted>,
         #[oai(header = "Idempotent-Replayed")] Option<String>,
     ),
+}
+
+/// Image format of a QR code.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum QrFormat {
+    Png,
+    Svg,
+}
+
+/// A QR code image.
+#[derive(poem_openapi::ApiResponse, Debug)]
+pub enum QrImage {
+    /// PNG image.
+    #[oai(status = 200, content_type = "image/png")]
+    Png(poem_openapi::payload::Binary<Vec<u8>>),
+    /// SVG image.
+    #[oai(status = 200, content_type = "image/svg+xml")]
+    Svg(poem_openapi::payload::PlainText<String>),
+}
+
+fn qr(text: &str, format: Option<QrFormat>) -> Result<QrImage, PublicError> {
+    let failed = |e: String| PublicError::from(ApiError::internal(&e));
+    Ok(match format.unwrap_or(QrFormat::Png) {
+        QrFormat::Png => QrImage::Png(poem_openapi::payload::Binary(
+            crate::domain::qr::png(text).map_err(failed)?,
+        )),
+        QrFormat::Svg => QrImage::Svg(poem_openapi::payload::PlainText(
+            crate::domain::qr::svg(text).map_err(failed)?,
+        )),
+    })
 }
 
 /// Public view of a case code (一案一码); no personal data.
@@ -422,6 +457,8 @@ impl SurveysApi {
                     id: i.invitation.id,
                     agency_id: i.invitation.agency_id,
                     case_code: i.case_code,
+                    link: state.invitation_link(&i.token),
+                    bot_link: state.bot_link(&i.token),
                     token: i.token,
                     expires_at: i.invitation.expires_at,
                 })
@@ -657,6 +694,46 @@ impl PublicApi {
             }),
             stored.replayed.then(|| "true".to_owned()),
         ))
+    }
+
+    /// QR code of an invitation
+    ///
+    /// Public. Encodes the Telegram deep link (`https://t.me/<bot>?start=<token>`) when a
+    /// bot is configured, else the web link; for printing on return-visit letters.
+    #[oai(
+        path = "/invitations/:token/qr",
+        method = "get",
+        operation_id = "publicInvitationQr"
+    )]
+    async fn invitation_qr(
+        &self,
+        state: Data<&AppState>,
+        token: Path<String>,
+        format: Query<Option<QrFormat>>,
+    ) -> Result<QrImage, PublicError> {
+        surveys::invited(&state.db, &token.0).await?;
+        let text = state
+            .bot_link(&token.0)
+            .unwrap_or_else(|| state.invitation_link(&token.0));
+        qr(&text, format.0)
+    }
+
+    /// QR code of a case code
+    ///
+    /// Public (一案一码). Encodes the link to the public case page.
+    #[oai(
+        path = "/cases/:code/qr",
+        method = "get",
+        operation_id = "publicCaseQr"
+    )]
+    async fn case_qr(
+        &self,
+        state: Data<&AppState>,
+        code: Path<String>,
+        format: Query<Option<QrFormat>>,
+    ) -> Result<QrImage, PublicError> {
+        let c = cases::by_code(&state.db, &code.0).await?;
+        qr(&state.case_link(&c.case_code), format.0)
     }
 
     /// Case page for a case code
