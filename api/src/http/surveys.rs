@@ -301,16 +301,22 @@ pub enum QrImage {
     Svg(poem_openapi::payload::PlainText<String>),
 }
 
-fn qr(text: &str, format: Option<QrFormat>) -> Result<QrImage, PublicError> {
-    let failed = |e: String| PublicError::from(ApiError::internal(&e));
-    Ok(match format.unwrap_or(QrFormat::Png) {
-        QrFormat::Png => QrImage::Png(poem_openapi::payload::Binary(
-            crate::domain::qr::png(text).map_err(failed)?,
-        )),
-        QrFormat::Svg => QrImage::Svg(poem_openapi::payload::PlainText(
-            crate::domain::qr::svg(text).map_err(failed)?,
-        )),
-    })
+/// Renders `text` as a QR image.
+fn qr(text: &str, format: Option<QrFormat>) -> Result<QrImage, String> {
+    let rendered = match format.unwrap_or(QrFormat::Png) {
+        QrFormat::Png => {
+            crate::domain::qr::png(text).map(|b| QrImage::Png(poem_openapi::payload::Binary(b)))
+        }
+        QrFormat::Svg => {
+            crate::domain::qr::svg(text).map(|s| QrImage::Svg(poem_openapi::payload::PlainText(s)))
+        }
+    };
+    rendered
+}
+
+/// A QR rendering failure is internal: logged, reported with the request id only.
+fn qr_failed(reason: String) -> PublicError {
+    ApiError::internal(&reason).into()
 }
 
 /// Public view of a case code (一案一码); no personal data.
@@ -715,7 +721,7 @@ impl PublicApi {
         let text = state
             .bot_link(&token.0)
             .unwrap_or_else(|| state.invitation_link(&token.0));
-        qr(&text, format.0)
+        qr(&text, format.0).map_err(qr_failed)
     }
 
     /// QR code of a case code
@@ -733,7 +739,7 @@ impl PublicApi {
         format: Query<Option<QrFormat>>,
     ) -> Result<QrImage, PublicError> {
         let c = cases::by_code(&state.db, &code.0).await?;
-        qr(&state.case_link(&c.case_code), format.0)
+        qr(&state.case_link(&c.case_code), format.0).map_err(qr_failed)
     }
 
     /// Case page for a case code
