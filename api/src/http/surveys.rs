@@ -303,15 +303,14 @@ pub enum QrImage {
 
 /// Renders `text` as a QR image.
 fn qr(text: &str, format: Option<QrFormat>) -> Result<QrImage, String> {
-    let rendered = match format.unwrap_or(QrFormat::Png) {
+    match format.unwrap_or(QrFormat::Png) {
         QrFormat::Png => {
             crate::domain::qr::png(text).map(|b| QrImage::Png(poem_openapi::payload::Binary(b)))
         }
         QrFormat::Svg => {
             crate::domain::qr::svg(text).map(|s| QrImage::Svg(poem_openapi::payload::PlainText(s)))
         }
-    };
-    rendered
+    }
 }
 
 /// A QR rendering failure is internal: logged, reported with the request id only.
