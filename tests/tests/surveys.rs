@@ -616,3 +616,57 @@ async fn case_codes_and_invitations_print_as_qr_codes_with_bot_links() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn return_visit_rules_are_set_per_bureau_inherited_and_applied() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let city = app.key(Role::Bureau, Some("320700"), None).await;
+        let county = app.key(Role::Bureau, Some("320706"), None).await;
+        let reply = app.get("/api/v1/regions/320706/return-visit-rules", &county).await.expect(200);
+        assert_eq!(reply.body["source_region"], Value::Null);
+        assert_eq!(reply.body["general_rate"], 1.0);
+        assert_eq!(reply.body["window_days"], 30);
+
+        let rules = json!({"kinds": ["inspection", "penalty"], "general_rate": 1.0, "simple_rate": 0.0, "window_days": 15});
+        app.call(Method::PUT, "/api/v1/regions/320700/return-visit-rules", Some(&county), Some(rules.clone()))
+            .await
+            .expect_error(403, "forbidden");
+        let bad = json!({"kinds": ["parking"], "general_rate": 1.5, "simple_rate": 0.0, "window_days": 0});
+        let reply = app
+            .call(Method::PUT, "/api/v1/regions/320700/return-visit-rules", Some(&city), Some(bad))
+            .await
+            .expect_error(422, "validation_failed");
+        assert_eq!(reply.fields(), ["general_rate", "window_days", "kinds"]);
+        app.call(Method::PUT, "/api/v1/regions/320700/return-visit-rules", Some(&city), Some(rules))
+            .await
+            .expect(200);
+        let reply = app.get("/api/v1/regions/320706001/return-visit-rules", &county).await.expect(200);
+        assert_eq!(reply.body["source_region"], "320700");
+        assert_eq!(reply.body["simple_rate"], 0.0);
+
+        // Applied: simple-procedure cases without priority are no longer visited.
+        let agencies = agency_ids(&app, &city).await;
+        let today = Utc::now().date_naive();
+        let list: Vec<Value> = (0..5)
+            .map(|i| {
+                json!({"agency_id": agencies[0], "case_number": format!("规则-{i}"), "kind": "penalty",
+                       "procedure": if i < 2 { "general" } else { "simple" }, "decision_date": today.to_string()})
+            })
+            .collect();
+        app.post("/api/v1/cases", &city, json!({"cases": list})).await.expect(200);
+        let q = enterprise_questionnaire(&app, &city).await;
+        let campaign = open_campaign(&app, &city, q, "规则测试").await;
+        let generated = app
+            .post(&format!("/api/v1/campaigns/{campaign}/invitations"), &city, json!({"seed": "1"}))
+            .await
+            .expect(201);
+        assert_eq!(generated.body["invitations"].as_array().map(Vec::len), Some(2));
+        // The window is 15 days after the decision (end of day, Asia/Shanghai).
+        let expires = generated.body["invitations"][0]["expires_at"].as_str().expect("time");
+        let expires = chrono::DateTime::parse_from_rfc3339(expires).expect("rfc3339");
+        let expected = (today + Duration::days(16)).and_hms_opt(0, 0, 0).expect("time") - Duration::hours(8);
+        assert_eq!(expires.naive_utc(), expected);
+    })
+    .await;
+}

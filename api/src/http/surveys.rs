@@ -148,6 +148,42 @@ impl Case {
     }
 }
 
+/// Return-visit rules (回访规则).
+#[derive(Object, Debug)]
+pub struct RulesBody {
+    /// Case kinds visited (default inspection, penalty, coercion).
+    pub kinds: Vec<String>,
+    /// Share of general-procedure cases visited (policy: 1).
+    pub general_rate: f64,
+    /// Share of simple-procedure cases visited.
+    pub simple_rate: f64,
+    /// Days after the decision within which the visit happens (default 30).
+    pub window_days: i64,
+}
+
+/// Rules in force for a region.
+#[derive(Object, Debug)]
+pub struct Rules {
+    pub kinds: Vec<String>,
+    pub general_rate: f64,
+    pub simple_rate: f64,
+    pub window_days: i64,
+    /// The region whose rules apply; null for the built-in defaults.
+    pub source_region: Option<String>,
+}
+
+impl Rules {
+    fn from(r: surveys::ReturnVisitRules, source_region: Option<String>) -> Self {
+        Self {
+            kinds: r.kinds,
+            general_rate: r.general_rate,
+            simple_rate: r.simple_rate,
+            window_days: r.window_days,
+            source_region,
+        }
+    }
+}
+
 /// Overrides of the return-visit rules for one generation.
 #[derive(Object, Debug)]
 pub struct RulesInput {
@@ -441,17 +477,18 @@ impl SurveysApi {
         body: Json<GenerateInvitations>,
     ) -> Result<Created<GeneratedInvitations>, WriteError> {
         let b = body.0;
-        let mut rules = surveys::ReturnVisitRules::default();
-        if let Some(r) = b.rules {
-            if let Some(kinds) = r.kinds {
-                rules.kinds = kinds;
-            }
-            rules.general_rate = r.general_rate.unwrap_or(rules.general_rate);
-            rules.simple_rate = r.simple_rate.unwrap_or(rules.simple_rate);
-            rules.window_days = r.window_days.unwrap_or(rules.window_days);
-        }
         let seed = parse_seed(b.seed)?;
-        let g = surveys::generate_invitations(&state.db, &auth.0, id.0, rules, seed).await?;
+        let overrides = |rules: &mut surveys::ReturnVisitRules| {
+            if let Some(r) = b.rules {
+                if let Some(kinds) = r.kinds {
+                    rules.kinds = kinds;
+                }
+                rules.general_rate = r.general_rate.unwrap_or(rules.general_rate);
+                rules.simple_rate = r.simple_rate.unwrap_or(rules.simple_rate);
+                rules.window_days = r.window_days.unwrap_or(rules.window_days);
+            }
+        };
+        let g = surveys::generate_invitations(&state.db, &auth.0, id.0, overrides, seed).await?;
         Ok(Created::Created(Json(GeneratedInvitations {
             seed: g.seed.to_string(),
             eligible: g.eligible as u64,
@@ -526,6 +563,53 @@ impl SurveysApi {
                 })
                 .collect(),
         ))
+    }
+
+    /// Return-visit rules of a region
+    ///
+    /// Roles: any key. The rules in force: the region's own, else the nearest
+    /// ancestor's, else the defaults (`source_region` null).
+    #[oai(
+        path = "/regions/:code/return-visit-rules",
+        method = "get",
+        operation_id = "getReturnVisitRules"
+    )]
+    async fn get_rules(
+        &self,
+        state: Data<&AppState>,
+        _auth: ApiKey,
+        code: Path<String>,
+    ) -> Result<Json<Rules>, ReadError> {
+        let (rules, source) = surveys::rules_for(&state.db, &code.0)
+            .await
+            .map_err(|_| ServiceError::NotFound { entity: "region" })?;
+        Ok(Json(Rules::from(rules, source)))
+    }
+
+    /// Set return-visit rules
+    ///
+    /// Roles: admin, bureau (its region or below). The subtree inherits them.
+    #[oai(
+        path = "/regions/:code/return-visit-rules",
+        method = "put",
+        operation_id = "setReturnVisitRules"
+    )]
+    async fn set_rules(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        code: Path<String>,
+        body: Json<RulesBody>,
+    ) -> Result<Json<Rules>, WriteError> {
+        let b = body.0;
+        let rules = surveys::ReturnVisitRules {
+            kinds: b.kinds,
+            general_rate: b.general_rate,
+            simple_rate: b.simple_rate,
+            window_days: b.window_days,
+        };
+        let rules = surveys::set_rules(&state.db, &auth.0, &code.0, rules).await?;
+        Ok(Json(Rules::from(rules, Some(code.0))))
     }
 
     /// Submit enforcement cases

@@ -17,7 +17,7 @@ use crate::domain::questionnaire::{Question, answers_to_json, straight_lined, va
 use crate::store::{agency, campaign, case, invitation, questionnaire_version, response};
 
 /// Return-visit rules (回访规则); the defaults follow DESIGN.md.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ReturnVisitRules {
     /// Case kinds that are visited.
     pub kinds: Vec<String>,
@@ -38,6 +38,111 @@ impl Default for ReturnVisitRules {
             window_days: 30,
         }
     }
+}
+
+impl ReturnVisitRules {
+    /// Checks every field; errors name it.
+    pub fn validate(&self) -> Result<(), ServiceError> {
+        let mut v = super::error::Validator::new();
+        for (field, rate) in [
+            ("general_rate", self.general_rate),
+            ("simple_rate", self.simple_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                v.add(field, "must be between 0 and 1");
+            }
+        }
+        if !(1..=365).contains(&self.window_days) {
+            v.add("window_days", "must be 1–365");
+        }
+        if self.kinds.is_empty() {
+            v.add("kinds", "list at least one case kind");
+        }
+        if let Some(bad) = self
+            .kinds
+            .iter()
+            .find(|k| !super::cases::KINDS.contains(&k.as_str()))
+        {
+            v.add(
+                "kinds",
+                format!("{bad} is not one of {}", super::cases::KINDS.join(", ")),
+            );
+        }
+        v.finish()
+    }
+}
+
+/// The rules in force for a region: its own, else the nearest ancestor's, else the
+/// defaults. Also returns the region whose rules apply (`None` for the defaults).
+pub async fn rules_for<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    region_code: &str,
+) -> Result<(ReturnVisitRules, Option<String>), ServiceError> {
+    let path = regions::path_of(db, "region_code", region_code).await?;
+    for code in path.split('/').filter(|c| !c.is_empty()).rev() {
+        if let Some(stored) = crate::store::return_visit_rules::Entity::find_by_id(code)
+            .one(db)
+            .await?
+        {
+            let rules = serde_json::from_value(stored.rules).map_err(|e| {
+                ServiceError::Internal(anyhow::anyhow!(
+                    "stored rules of {code} are unreadable: {e}"
+                ))
+            })?;
+            return Ok((rules, Some(code.to_owned())));
+        }
+    }
+    Ok((ReturnVisitRules::default(), None))
+}
+
+/// Sets a bureau's rules (admin, or a bureau covering the region); its subtree
+/// inherits them unless a lower region sets its own.
+pub async fn set_rules(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    region_code: &str,
+    rules: ReturnVisitRules,
+) -> Result<ReturnVisitRules, ServiceError> {
+    if !actor.is(&[Role::Admin, Role::Bureau]) {
+        return Err(ServiceError::forbidden(
+            "only admin and bureau keys set return-visit rules",
+        ));
+    }
+    rules.validate()?;
+    let path = regions::path_of(db, "region_code", region_code)
+        .await
+        .map_err(|_| ServiceError::NotFound { entity: "region" })?;
+    if !actor.covers_path(&path) {
+        return Err(ServiceError::forbidden(
+            "the region lies outside the key's scope",
+        ));
+    }
+    let json = serde_json::to_value(&rules).map_err(|e| ServiceError::Internal(e.into()))?;
+    let txn = db.begin().await?;
+    crate::store::return_visit_rules::Entity::delete_by_id(region_code)
+        .exec(&txn)
+        .await?;
+    crate::store::return_visit_rules::ActiveModel {
+        region_code: Set(region_code.to_owned()),
+        rules: Set(json),
+        updated_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        audit::Change {
+            action: "return_visit_rules.set",
+            entity: "region",
+            entity_id: region_code.to_owned(),
+            region_path: Some(path),
+            details: None,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(rules)
 }
 
 /// A new invitation with its one-time token (shown once).
@@ -86,7 +191,7 @@ pub async fn generate_invitations(
     db: &DatabaseConnection,
     actor: &Actor,
     campaign_id: i64,
-    rules: ReturnVisitRules,
+    overrides: impl FnOnce(&mut ReturnVisitRules),
     seed: Option<u64>,
 ) -> Result<Generated, ServiceError> {
     if !actor.is(&[Role::Admin, Role::Bureau]) {
@@ -94,18 +199,10 @@ pub async fn generate_invitations(
             "only admin and bureau keys generate invitations",
         ));
     }
-    for (field, rate) in [
-        ("general_rate", rules.general_rate),
-        ("simple_rate", rules.simple_rate),
-    ] {
-        if !(0.0..=1.0).contains(&rate) {
-            return Err(ServiceError::invalid(field, "must be between 0 and 1"));
-        }
-    }
-    if !(1..=365).contains(&rules.window_days) {
-        return Err(ServiceError::invalid("window_days", "must be 1–365"));
-    }
     let c = campaigns::get(db, actor, campaign_id).await?;
+    let (mut rules, _) = rules_for(db, &c.region_code).await?;
+    overrides(&mut rules);
+    rules.validate()?;
     if !actor.covers_path(&regions::path_of(db, "region_code", &c.region_code).await?) {
         return Err(ServiceError::forbidden(
             "the campaign lies outside the key's scope",

@@ -14,3 +14,4 @@ pub mod questionnaire_version;
 pub mod rate_limit;
 pub mod region;
 pub mod response;
+pub mod return_visit_rules;
