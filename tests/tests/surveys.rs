@@ -670,3 +670,65 @@ async fn return_visit_rules_are_set_per_bureau_inherited_and_applied() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn phone_visits_export_the_pending_list_and_take_answers_once() {
+    use calamine::Reader;
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let evaluator = app.key(Role::Evaluator, None, None).await;
+        let agencies = agency_ids(&app, &bureau).await;
+        let ent = app.get("/api/v1/enterprises?page_size=1", &bureau).await.expect(200);
+        let uscc = ent.body["items"][0]["uscc"].as_str().expect("uscc").to_owned();
+        let today = Utc::now().date_naive();
+        let list: Vec<Value> = (0..3)
+            .map(|i| {
+                json!({"agency_id": agencies[i], "case_number": format!("电访-{i}"), "kind": "inspection",
+                       "procedure": "general", "enterprise_uscc": uscc, "decision_date": today.to_string()})
+            })
+            .collect();
+        app.post("/api/v1/cases", &bureau, json!({"cases": list})).await.expect(200);
+        let q = enterprise_questionnaire(&app, &bureau).await;
+        let campaign = open_campaign(&app, &bureau, q, "电话回访").await;
+        app.post(&format!("/api/v1/campaigns/{campaign}/invitations"), &bureau, json!({}))
+            .await
+            .expect(201);
+
+        let visits = app.get(&format!("/api/v1/campaigns/{campaign}/visits"), &evaluator).await.expect(200);
+        let visits = visits.body.as_array().expect("list").clone();
+        assert_eq!(visits.len(), 3);
+        assert_eq!(visits[0]["enterprise_uscc"], uscc.as_str());
+
+        let csv = app.get(&format!("/api/v1/campaigns/{campaign}/visits?format=csv"), &bureau).await.expect(200);
+        assert!(csv.text.starts_with("\u{feff}邀请编号,执法机关,案号"), "{}", csv.text);
+        assert_eq!(csv.text.lines().count(), 4);
+
+        let xlsx = app.get(&format!("/api/v1/campaigns/{campaign}/visits?format=xlsx"), &bureau).await.expect(200);
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(xlsx.bytes.clone())).expect("xlsx");
+        let sheet = book.worksheet_range("待回访").expect("sheet");
+        let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+        assert_eq!(rows[0][1], "执法机关");
+        assert_eq!(rows.len(), 4);
+        for (row, visit) in rows[1..].iter().zip(&visits) {
+            assert_eq!(row[0], visit["invitation_id"].to_string());
+            assert_eq!(row[1], visit["agency"].as_str().unwrap_or_default());
+            assert_eq!(row[3], visit["case_code"].as_str().unwrap_or_default());
+        }
+
+        // The evaluator enters a phone answer; it is taken once.
+        let id = visits[0]["invitation_id"].as_i64().expect("id");
+        let path = format!("/api/v1/invitations/{id}/responses");
+        app.post(&path, &evaluator, json!({"answers": answers(2)})).await.expect(201);
+        app.post(&path, &evaluator, json!({"answers": answers(2)}))
+            .await
+            .expect_error(409, "invitation_used");
+        let channel = app.key(Role::Channel, None, None).await;
+        app.post(&path, &channel, json!({"answers": answers(2)}))
+            .await
+            .expect_error(403, "forbidden");
+        let left = app.get(&format!("/api/v1/campaigns/{campaign}/visits"), &evaluator).await.expect(200);
+        assert_eq!(left.body.as_array().map(Vec::len), Some(2));
+    })
+    .await;
+}

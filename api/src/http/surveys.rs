@@ -148,6 +148,108 @@ impl Case {
     }
 }
 
+/// Output format of a list export.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum ListFormat {
+    Json,
+    Csv,
+    Xlsx,
+}
+
+/// A pending return visit (for phone visits, 电话回访).
+#[derive(Object, Debug)]
+pub struct PendingVisit {
+    pub invitation_id: i64,
+    pub agency: String,
+    pub case_number: Option<String>,
+    pub case_code: Option<String>,
+    pub case_kind: Option<String>,
+    pub decision_date: Option<NaiveDate>,
+    pub enterprise: Option<String>,
+    pub enterprise_uscc: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The pending visit list in the requested format.
+#[derive(poem_openapi::ApiResponse, Debug)]
+pub enum VisitList {
+    /// JSON list.
+    #[oai(status = 200)]
+    Json(Json<Vec<PendingVisit>>),
+    /// CSV (UTF-8 with BOM for spreadsheet programs), Chinese headers.
+    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
+    Csv(
+        poem_openapi::payload::PlainText<String>,
+        #[oai(header = "Content-Disposition")] String,
+    ),
+    /// XLSX workbook, Chinese headers.
+    #[oai(
+        status = 200,
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )]
+    Xlsx(
+        poem_openapi::payload::Binary<Vec<u8>>,
+        #[oai(header = "Content-Disposition")] String,
+    ),
+}
+
+/// Column headers of the visit list.
+const VISIT_HEADERS: [&str; 9] = [
+    "邀请编号",
+    "执法机关",
+    "案号",
+    "一案一码",
+    "案件类型",
+    "决定日期",
+    "企业名称",
+    "统一社会信用代码",
+    "回访截止时间",
+];
+
+fn visit_cells(v: &surveys::PendingVisit) -> [String; 9] {
+    [
+        v.invitation_id.to_string(),
+        v.agency.clone(),
+        v.case_number.clone().unwrap_or_default(),
+        v.case_code.clone().unwrap_or_default(),
+        v.case_kind.clone().unwrap_or_default(),
+        v.decision_date.map(|d| d.to_string()).unwrap_or_default(),
+        v.enterprise.clone().unwrap_or_default(),
+        v.enterprise_uscc.clone().unwrap_or_default(),
+        v.expires_at.to_rfc3339(),
+    ]
+}
+
+fn visits_csv(visits: &[surveys::PendingVisit]) -> Result<String, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(VISIT_HEADERS).map_err(|e| e.to_string())?;
+    for v in visits {
+        w.write_record(visit_cells(v)).map_err(|e| e.to_string())?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.to_string())?;
+    Ok(format!("\u{feff}{}", String::from_utf8_lossy(&bytes)))
+}
+
+fn visits_xlsx(visits: &[surveys::PendingVisit]) -> Result<Vec<u8>, String> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("待回访").map_err(|e| e.to_string())?;
+    for (c, h) in VISIT_HEADERS.iter().enumerate() {
+        sheet
+            .write_string(0, c as u16, *h)
+            .map_err(|e| e.to_string())?;
+    }
+    for (r, v) in visits.iter().enumerate() {
+        for (c, cell) in visit_cells(v).iter().enumerate() {
+            sheet
+                .write_string(r as u32 + 1, c as u16, cell)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    book.save_to_buffer().map_err(|e| e.to_string())
+}
+
 /// Return-visit rules (回访规则).
 #[derive(Object, Debug)]
 pub struct RulesBody {
@@ -563,6 +665,84 @@ impl SurveysApi {
                 })
                 .collect(),
         ))
+    }
+
+    /// Pending return visits
+    ///
+    /// Roles: admin, evaluator, bureau (its subtree). Pending, unexpired invitations with
+    /// case and enterprise, for phone visits; `format` json, csv or xlsx.
+    #[oai(
+        path = "/campaigns/:id/visits",
+        method = "get",
+        operation_id = "pendingVisits"
+    )]
+    async fn visits(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<i64>,
+        format: Query<Option<ListFormat>>,
+    ) -> Result<VisitList, ReadError> {
+        let visits = surveys::pending_visits(&state.db, &auth.0, id.0).await?;
+        let file = |ext: &str| format!("attachment; filename=\"campaign-{}-visits.{ext}\"", id.0);
+        let failed = |e: String| ReadError::from(ApiError::internal(&e));
+        Ok(match format.0.unwrap_or(ListFormat::Json) {
+            ListFormat::Json => VisitList::Json(Json(
+                visits
+                    .into_iter()
+                    .map(|v| PendingVisit {
+                        invitation_id: v.invitation_id,
+                        agency: v.agency,
+                        case_number: v.case_number,
+                        case_code: v.case_code,
+                        case_kind: v.case_kind,
+                        decision_date: v.decision_date,
+                        enterprise: v.enterprise,
+                        enterprise_uscc: v.enterprise_uscc,
+                        expires_at: v.expires_at,
+                    })
+                    .collect(),
+            )),
+            ListFormat::Csv => VisitList::Csv(
+                poem_openapi::payload::PlainText(visits_csv(&visits).map_err(failed)?),
+                file("csv"),
+            ),
+            ListFormat::Xlsx => VisitList::Xlsx(
+                poem_openapi::payload::Binary(visits_xlsx(&visits).map_err(failed)?),
+                file("xlsx"),
+            ),
+        })
+    }
+
+    /// Enter a phone answer
+    ///
+    /// Roles: admin, evaluator, bureau (its subtree). Answers collected by phone for an
+    /// invitation (channel `phone`); the same rules as public answers, once per invitation.
+    #[oai(
+        path = "/invitations/:id/responses",
+        method = "post",
+        operation_id = "phoneAnswer"
+    )]
+    async fn phone_answer(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<i64>,
+        body: Json<SubmitAnswers>,
+    ) -> Result<Created<Submitted>, WriteError> {
+        let Some(answers) = body.0.answers.as_object() else {
+            return Err(ApiError::from(ServiceError::invalid(
+                "answers",
+                "must be an object keyed by question",
+            ))
+            .into());
+        };
+        let r = surveys::answer_by_phone(&state.db, &auth.0, id.0, answers, body.0.duration_secs)
+            .await?;
+        Ok(Created::Created(Json(Submitted {
+            response_id: r.id,
+            submitted_at: r.submitted_at,
+        })))
     }
 
     /// Return-visit rules of a region

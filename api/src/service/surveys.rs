@@ -341,6 +341,13 @@ async fn load_invited(
         .ok_or(ServiceError::NotFound {
             entity: "invitation",
         })?;
+    load_invited_by(db, inv).await
+}
+
+async fn load_invited_by(
+    db: &impl sea_orm::ConnectionTrait,
+    inv: invitation::Model,
+) -> Result<Invited, ServiceError> {
     let campaign = campaign::Entity::find_by_id(inv.campaign_id)
         .one(db)
         .await?
@@ -402,6 +409,50 @@ pub async fn answer(
     channel: &str,
 ) -> Result<response::Model, ServiceError> {
     let i = load_invited(db, token).await?;
+    store_answer(db, i, answers, duration_secs, channel).await
+}
+
+/// Enters answers collected by phone (电话回访) for an invitation, by id: evaluator and
+/// admin keys anywhere, bureaus in their subtree.
+pub async fn answer_by_phone(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    invitation_id: i64,
+    answers: &serde_json::Map<String, serde_json::Value>,
+    duration_secs: Option<i32>,
+) -> Result<response::Model, ServiceError> {
+    if !actor.is(&[Role::Admin, Role::Bureau, Role::Evaluator]) {
+        return Err(ServiceError::forbidden(
+            "only admin, bureau and evaluator keys enter phone answers",
+        ));
+    }
+    let inv = invitation::Entity::find_by_id(invitation_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound {
+            entity: "invitation",
+        })?;
+    let path = super::agencies::region_path_of(db, inv.agency_id)
+        .await?
+        .ok_or(ServiceError::NotFound {
+            entity: "invitation",
+        })?;
+    if !actor.covers_path(&path) {
+        return Err(ServiceError::forbidden(
+            "the invitation lies outside the key's scope",
+        ));
+    }
+    let i = load_invited_by(db, inv).await?;
+    store_answer(db, i, answers, duration_secs, "phone").await
+}
+
+async fn store_answer(
+    db: &DatabaseConnection,
+    i: Invited,
+    answers: &serde_json::Map<String, serde_json::Value>,
+    duration_secs: Option<i32>,
+    channel: &str,
+) -> Result<response::Model, ServiceError> {
     let now = Utc::now();
     check_usable(&i, now)?;
     let valid = validate_answers(&i.questions, answers).map_err(ServiceError::Validation)?;
@@ -414,6 +465,10 @@ pub async fn answer(
         .col_expr(
             invitation::Column::AnsweredAt,
             sea_orm::sea_query::Expr::value(now),
+        )
+        .col_expr(
+            invitation::Column::Channel,
+            sea_orm::sea_query::Expr::value(channel),
         )
         .filter(invitation::Column::Id.eq(i.invitation.id))
         .filter(invitation::Column::Status.eq("pending"))
@@ -445,6 +500,76 @@ pub async fn answer(
     .map_err(|e| ServiceError::from_unique(e, "this invitation has already been answered"))?;
     txn.commit().await?;
     Ok(stored)
+}
+
+/// A pending invitation for a phone visit, with what the caller needs.
+#[derive(Debug, Clone)]
+pub struct PendingVisit {
+    pub invitation_id: i64,
+    pub agency: String,
+    pub case_number: Option<String>,
+    pub case_code: Option<String>,
+    pub case_kind: Option<String>,
+    pub decision_date: Option<chrono::NaiveDate>,
+    pub enterprise: Option<String>,
+    pub enterprise_uscc: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Pending, unexpired invitations of a campaign, for phone visits (bureau, admin,
+/// evaluator).
+pub async fn pending_visits(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    campaign_id: i64,
+) -> Result<Vec<PendingVisit>, ServiceError> {
+    if !actor.is(&[Role::Admin, Role::Bureau, Role::Evaluator]) {
+        return Err(ServiceError::forbidden(
+            "only admin, bureau and evaluator keys read the visit list",
+        ));
+    }
+    let c = campaigns::get(db, actor, campaign_id).await?;
+    let now = Utc::now();
+    let pending = invitation::Entity::find()
+        .filter(invitation::Column::CampaignId.eq(c.id))
+        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::ExpiresAt.gt(now))
+        .order_by_asc(invitation::Column::Id)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(pending.len());
+    for inv in pending {
+        let path = super::agencies::region_path_of(db, inv.agency_id)
+            .await?
+            .unwrap_or_default();
+        if !actor.covers_path(&path) {
+            continue;
+        }
+        let k = match inv.case_id {
+            Some(id) => case::Entity::find_by_id(id).one(db).await?,
+            None => None,
+        };
+        let ent = match k.as_ref().and_then(|k| k.enterprise_id) {
+            Some(id) => {
+                crate::store::enterprise::Entity::find_by_id(id)
+                    .one(db)
+                    .await?
+            }
+            None => None,
+        };
+        out.push(PendingVisit {
+            invitation_id: inv.id,
+            agency: super::agencies::public_name(db, inv.agency_id).await?,
+            case_number: k.as_ref().map(|k| k.case_number.clone()),
+            case_code: k.as_ref().map(|k| k.case_code.clone()),
+            case_kind: k.as_ref().map(|k| k.kind.clone()),
+            decision_date: k.as_ref().map(|k| k.decision_date),
+            enterprise: ent.as_ref().map(|e| e.name.clone()),
+            enterprise_uscc: ent.map(|e| e.uscc),
+            expires_at: inv.expires_at,
+        });
+    }
+    Ok(out)
 }
 
 /// How results are grouped.
