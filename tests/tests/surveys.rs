@@ -732,3 +732,78 @@ async fn phone_visits_export_the_pending_list_and_take_answers_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn exports_read_back_equal_the_stored_answers_within_scope() {
+    use calamine::Reader;
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let city = app.key(Role::Bureau, Some("320700"), None).await;
+        let haizhou = app.key(Role::Bureau, Some("320706"), None).await;
+        let in_region = |region: &'static str| {
+            let app = &app;
+            let city = city.clone();
+            async move {
+                let r = app.get(&format!("/api/v1/agencies?region={region}"), &city).await.expect(200);
+                r.body["items"][0]["id"].as_i64().expect("agency")
+            }
+        };
+        let (hz, gy) = (in_region("320706").await, in_region("320707").await);
+        let today = Utc::now().date_naive();
+        let list: Vec<Value> = (0..5)
+            .map(|i| {
+                json!({"agency_id": if i < 3 { hz } else { gy }, "case_number": format!("导出-{i}"),
+                       "kind": "inspection", "procedure": "general", "decision_date": today.to_string()})
+            })
+            .collect();
+        app.post("/api/v1/cases", &city, json!({"cases": list})).await.expect(200);
+        let q = enterprise_questionnaire(&app, &city).await;
+        let campaign = open_campaign(&app, &city, q, "导出测试").await;
+        let generated = app
+            .post(&format!("/api/v1/campaigns/{campaign}/invitations"), &city, json!({}))
+            .await
+            .expect(201);
+        let mut given = BTreeMap::new();
+        for (r, inv) in generated.body["invitations"].as_array().expect("list").iter().enumerate() {
+            let token = inv["token"].as_str().expect("token");
+            let reply = app
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/public/invitations/{token}/responses"),
+                    None,
+                    Some(json!({"answers": answers(r), "duration_secs": 60})),
+                )
+                .await
+                .expect(201);
+            given.insert(reply.body["response_id"].to_string(), answers(r));
+        }
+
+        let csv = app.get(&format!("/api/v1/campaigns/{campaign}/responses?format=csv"), &city).await.expect(200);
+        assert!(csv.text.starts_with("\u{feff}答卷编号,执法机关编号,执法机关"), "{}", &csv.text[..60]);
+        assert_eq!(csv.text.lines().count(), 6);
+
+        let xlsx = app.get(&format!("/api/v1/campaigns/{campaign}/responses?format=xlsx"), &city).await.expect(200);
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(xlsx.bytes.clone())).expect("xlsx");
+        let sheet = book.worksheet_range("答卷").expect("sheet");
+        let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+        assert_eq!(rows.len(), 6);
+        let col = |key: &str| rows[0].iter().position(|h| h.ends_with(&format!("【{key}】"))).expect("column");
+        let (attitude, credentials, integrity) = (col("attitude"), col("credentials"), col("integrity"));
+        assert!(rows[0][attitude].starts_with("执法人员"), "header is the question text");
+        for row in &rows[1..] {
+            let a = &given[&row[0]];
+            assert_eq!(row[attitude], a["attitude"].to_string());
+            assert_eq!(row[credentials], if a["credentials"] == true { "1" } else { "0" });
+            assert_eq!(row[integrity], if a["integrity"] == true { "1" } else { "0" });
+        }
+
+        // A county bureau exports only its subtree; agencies never see individual answers.
+        let county = app.get(&format!("/api/v1/campaigns/{campaign}/responses"), &haizhou).await.expect(200);
+        assert_eq!(county.text.lines().count(), 4);
+        let agency = app.key(Role::Agency, None, Some(hz)).await;
+        app.get(&format!("/api/v1/campaigns/{campaign}/responses"), &agency)
+            .await
+            .expect_error(403, "forbidden");
+    })
+    .await;
+}

@@ -250,6 +250,124 @@ fn visits_xlsx(visits: &[surveys::PendingVisit]) -> Result<Vec<u8>, String> {
     book.save_to_buffer().map_err(|e| e.to_string())
 }
 
+/// Export file format.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
+}
+
+/// An exported file, streamed.
+#[derive(poem_openapi::ApiResponse)]
+pub enum ExportFile {
+    /// CSV (UTF-8 with BOM), one row per response, Chinese headers (question texts).
+    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
+    Csv(
+        poem_openapi::payload::Binary<poem::Body>,
+        #[oai(header = "Content-Disposition")] String,
+    ),
+    /// XLSX workbook with the same columns.
+    #[oai(
+        status = 200,
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )]
+    Xlsx(
+        poem_openapi::payload::Binary<poem::Body>,
+        #[oai(header = "Content-Disposition")] String,
+    ),
+}
+
+impl std::fmt::Debug for ExportFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ExportFile::Csv(..) => "ExportFile::Csv",
+            ExportFile::Xlsx(..) => "ExportFile::Xlsx",
+        })
+    }
+}
+
+fn csv_bytes(rows: &[Vec<String>]) -> std::io::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        w.write_record(row)?;
+    }
+    w.into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// Streams the export as CSV, one database page at a time.
+fn csv_stream(
+    db: sea_orm::DatabaseConnection,
+    layout: surveys::ExportLayout,
+) -> std::io::Result<poem::Body> {
+    let mut header = "\u{feff}".as_bytes().to_vec();
+    header.extend(csv_bytes(std::slice::from_ref(&layout.headers))?);
+    // (pending header, last exported id, finished)
+    let state = (Some(header), 0i64, false);
+    let stream = futures_util::stream::unfold(state, move |(header, after, finished)| {
+        let (db, layout) = (db.clone(), layout.clone());
+        async move {
+            if let Some(h) = header {
+                return Some((Ok(h), (None, after, false)));
+            }
+            if finished {
+                return None;
+            }
+            match surveys::export_page(&db, &layout, after).await {
+                Ok((rows, _)) if rows.is_empty() => None,
+                Ok((rows, last)) => Some((csv_bytes(&rows), (None, last, false))),
+                Err(e) => {
+                    tracing::error!(error = %e, "export failed mid-stream");
+                    Some((
+                        Err(std::io::Error::other("export failed")),
+                        (None, after, true),
+                    ))
+                }
+            }
+        }
+    });
+    Ok(poem::Body::from_bytes_stream(stream))
+}
+
+/// Builds the XLSX in constant-memory mode (rows go to a temporary file as written),
+/// then streams the file.
+async fn xlsx_body(
+    db: &sea_orm::DatabaseConnection,
+    layout: &surveys::ExportLayout,
+) -> Result<poem::Body, ApiError> {
+    let failed = |e: &dyn std::fmt::Display| ApiError::internal(&format!("xlsx export: {e}"));
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book
+        .add_worksheet_with_constant_memory()
+        .map_err(|e| failed(&e))?;
+    sheet.set_name("答卷").map_err(|e| failed(&e))?;
+    for (c, h) in layout.headers.iter().enumerate() {
+        sheet.write_string(0, c as u16, h).map_err(|e| failed(&e))?;
+    }
+    let (mut after, mut r) = (0i64, 1u32);
+    loop {
+        let (rows, last) = surveys::export_page(db, layout, after).await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            for (c, v) in row.iter().enumerate() {
+                sheet.write_string(r, c as u16, v).map_err(|e| failed(&e))?;
+            }
+            r += 1;
+        }
+        after = last;
+    }
+    let file = tempfile::NamedTempFile::new().map_err(|e| failed(&e))?;
+    book.save(file.path()).map_err(|e| failed(&e))?;
+    // Opened before the temporary file is removed; the open handle keeps the data.
+    let reader = tokio::fs::File::open(file.path())
+        .await
+        .map_err(|e| failed(&e))?;
+    Ok(poem::Body::from_async_read(reader))
+}
+
 /// Return-visit rules (回访规则).
 #[derive(Object, Debug)]
 pub struct RulesBody {
@@ -665,6 +783,39 @@ impl SurveysApi {
                 })
                 .collect(),
         ))
+    }
+
+    /// Export responses
+    ///
+    /// Roles: admin, evaluator, bureau (responses about its subtree); never agency keys
+    /// (answers are anonymous to the inspected agency). One row per response, Chinese
+    /// headers (question texts) and coded answers; streamed page by page.
+    #[oai(
+        path = "/campaigns/:id/responses",
+        method = "get",
+        operation_id = "exportResponses"
+    )]
+    async fn export(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<i64>,
+        format: Query<Option<ExportFormat>>,
+    ) -> Result<ExportFile, ReadError> {
+        let layout = surveys::export_layout(&state.db, &auth.0, id.0).await?;
+        let file =
+            |ext: &str| format!("attachment; filename=\"campaign-{}-responses.{ext}\"", id.0);
+        Ok(match format.0.unwrap_or(ExportFormat::Csv) {
+            ExportFormat::Csv => {
+                let body =
+                    csv_stream(state.db.clone(), layout).map_err(|e| ApiError::internal(&e))?;
+                ExportFile::Csv(poem_openapi::payload::Binary(body), file("csv"))
+            }
+            ExportFormat::Xlsx => {
+                let body = xlsx_body(&state.db, &layout).await?;
+                ExportFile::Xlsx(poem_openapi::payload::Binary(body), file("xlsx"))
+            }
+        })
     }
 
     /// Pending return visits

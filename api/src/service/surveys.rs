@@ -890,3 +890,123 @@ async fn replay(
         replayed: true,
     }))
 }
+
+/// Rows per page when exporting.
+pub const EXPORT_PAGE: u64 = 2000;
+
+/// Columns of a response export: fixed columns, then one per question (its text).
+#[derive(Debug, Clone)]
+pub struct ExportLayout {
+    pub campaign_id: i64,
+    pub headers: Vec<String>,
+    questions: Vec<Question>,
+    /// Region path the caller is confined to, if any.
+    scope: Option<String>,
+}
+
+/// Checks that `actor` may export a campaign's individual responses (admin,
+/// evaluator, bureau; never agencies: answers are anonymous to them) and lays out
+/// the columns.
+pub async fn export_layout(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    campaign_id: i64,
+) -> Result<ExportLayout, ServiceError> {
+    if !actor.is(&[Role::Admin, Role::Bureau, Role::Evaluator]) {
+        return Err(ServiceError::forbidden(
+            "individual responses are exported only by admin, bureau and evaluator keys",
+        ));
+    }
+    let c = campaigns::get(db, actor, campaign_id).await?;
+    let version = questionnaire_version::Entity::find_by_id(c.questionnaire_version_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound {
+            entity: "questionnaire version",
+        })?;
+    let questions = questionnaires::questions_of(&version)?;
+    let mut headers: Vec<String> = [
+        "答卷编号",
+        "执法机关编号",
+        "执法机关",
+        "渠道",
+        "提交时间",
+        "用时(秒)",
+        "整齐划一",
+        "过快",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    headers.extend(questions.iter().map(|q| format!("{}【{}】", q.text, q.key)));
+    Ok(ExportLayout {
+        campaign_id: c.id,
+        headers,
+        questions,
+        scope: actor.region_prefix().map(str::to_owned),
+    })
+}
+
+fn cell(value: Option<&serde_json::Value>) -> String {
+    match value {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::Bool(b)) => if *b { "1" } else { "0" }.to_owned(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            .collect::<Vec<_>>()
+            .join(";"),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// One page of export rows after response id `after` (ascending); empty at the end.
+/// Returns the rows and the last id.
+pub async fn export_page(
+    db: &DatabaseConnection,
+    layout: &ExportLayout,
+    after: i64,
+) -> Result<(Vec<Vec<String>>, i64), ServiceError> {
+    use sea_orm::QuerySelect;
+    let mut select = response::Entity::find()
+        .filter(response::Column::CampaignId.eq(layout.campaign_id))
+        .filter(response::Column::Id.gt(after))
+        .order_by_asc(response::Column::Id)
+        .limit(EXPORT_PAGE);
+    if let Some(prefix) = &layout.scope {
+        let in_scope = sea_orm::sea_query::Query::select()
+            .column(agency::Column::Id)
+            .from(agency::Entity)
+            .and_where(agency::Column::RegionCode.in_subquery(regions::codes_under(prefix)))
+            .to_owned();
+        select = select.filter(response::Column::AgencyId.in_subquery(in_scope));
+    }
+    let page = select.all(db).await?;
+    let last = page.last().map_or(after, |r| r.id);
+    let mut names: HashMap<i64, String> = HashMap::new();
+    let mut rows = Vec::with_capacity(page.len());
+    for r in page {
+        let name = match names.get(&r.agency_id) {
+            Some(n) => n.clone(),
+            None => {
+                let n = super::agencies::public_name(db, r.agency_id).await?;
+                names.insert(r.agency_id, n.clone());
+                n
+            }
+        };
+        let mut row = vec![
+            r.id.to_string(),
+            r.agency_id.to_string(),
+            name,
+            r.channel.clone(),
+            r.submitted_at.to_rfc3339(),
+            r.duration_secs.map(|d| d.to_string()).unwrap_or_default(),
+            u8::from(r.straight_lining).to_string(),
+            u8::from(r.too_fast).to_string(),
+        ];
+        row.extend(layout.questions.iter().map(|q| cell(r.answers.get(&q.key))));
+        rows.push(row);
+    }
+    Ok((rows, last))
+}
