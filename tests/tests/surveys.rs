@@ -807,3 +807,88 @@ async fn exports_read_back_equal_the_stored_answers_within_scope() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn imports_report_every_bad_cell_and_honour_atomic() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let city = app.key(Role::Bureau, Some("320700"), None).await;
+        let evaluator = app.key(Role::Evaluator, None, None).await;
+        let agencies = agency_ids(&app, &city).await;
+        let q = enterprise_questionnaire(&app, &city).await;
+        let campaign = open_campaign(&app, &city, q, "第三方测评").await;
+        let (a, b) = (agencies[0], agencies[1]);
+        let csv = format!(
+            "\u{feff}agency_id,attitude,credentials,rights,procedure,fairness,integrity,burden,guidance,overall,duration_secs\n\
+             {a},5,1,1,4,4,0,5,4,5,120\n\
+             {b},6,1,1,4,4,0,5,4,5,120\n\
+             99999,4,是,否,4,4,0,5,4,4,\n\
+             {a},4,maybe,1,4,4,0,5,4,2,30\n\
+             {b},3,0,0,3,3,1,3,3,3,\n"
+        );
+        let path = format!("/api/v1/campaigns/{campaign}/imports");
+        let auth = format!("Bearer {evaluator}");
+        let post = |query: &str, content_type: &'static str, body: Vec<u8>| {
+            let app = &app;
+            let url = format!("{path}{query}");
+            let auth = auth.clone();
+            async move {
+                app.raw(Method::POST, &url, &[("Authorization", &auth), ("Content-Type", content_type)], body)
+                    .await
+            }
+        };
+        let atomic = post("?atomic=true", "text/csv", csv.clone().into_bytes()).await.expect(200);
+        let errors: Vec<(u64, String)> = atomic.body["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .map(|e| (e["row"].as_u64().expect("row"), e["column"].as_str().expect("column").to_owned()))
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                (2, "attitude".to_owned()),
+                (3, "agency_id".to_owned()),
+                (4, "credentials".to_owned()),
+            ],
+            "{}",
+            atomic.text
+        );
+        assert_eq!(atomic.body["stored"], 0);
+        assert_eq!(atomic.body["rows"], 5);
+        let none = app
+            .get(&format!("/api/v1/campaigns/{campaign}/results?by=dimension&min_n=1"), &city)
+            .await
+            .expect(200);
+        assert_eq!(none.body.as_array().map(Vec::len), Some(0), "atomic import stored nothing");
+
+        let partial = post("", "text/csv", csv.into_bytes()).await.expect(200);
+        assert_eq!(partial.body["stored"], 2);
+        // Row 4's overall of 2 needs dissatisfied_reason: reported once the cells parse.
+        let results = app
+            .get(&format!("/api/v1/campaigns/{campaign}/results?by=dimension&min_n=1"), &city)
+            .await
+            .expect(200);
+        let overall = results.body.as_array().expect("rows").iter().find(|r| r["dimension"] == "overall").cloned();
+        assert_eq!(overall.expect("overall")["n"], 2);
+
+        // XLSX with export-style headers.
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        let header = ["agency_id", "执法人员是否文明？【attitude】", "credentials", "rights", "procedure", "fairness", "integrity", "burden", "guidance", "overall"];
+        for (c, h) in header.iter().enumerate() {
+            sheet.write_string(0, c as u16, *h).expect("cell");
+        }
+        let row = [a.to_string(), "4".into(), "1".into(), "1".into(), "4".into(), "4".into(), "0".into(), "4".into(), "4".into(), "4".into()];
+        for (c, v) in row.iter().enumerate() {
+            sheet.write_string(1, c as u16, v).expect("cell");
+        }
+        let bytes = book.save_to_buffer().expect("xlsx");
+        let reply = post("", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", bytes)
+            .await
+            .expect(200);
+        assert_eq!(reply.body["stored"], 1, "{}", reply.text);
+        assert_eq!(reply.body["errors"].as_array().map(Vec::len), Some(0));
+    })
+    .await;
+}

@@ -250,6 +250,35 @@ fn visits_xlsx(visits: &[surveys::PendingVisit]) -> Result<Vec<u8>, String> {
     book.save_to_buffer().map_err(|e| e.to_string())
 }
 
+/// An import file.
+#[derive(poem_openapi::ApiRequest, Debug)]
+pub enum ImportBody {
+    /// CSV, UTF-8 (a BOM is fine).
+    #[oai(content_type = "text/csv")]
+    Csv(poem_openapi::payload::Binary<Vec<u8>>),
+    /// XLSX workbook; the first worksheet is read.
+    #[oai(content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")]
+    Xlsx(poem_openapi::payload::Binary<Vec<u8>>),
+}
+
+/// One rejected cell (row 0 is the header).
+#[derive(Object, Debug)]
+pub struct ImportError {
+    pub row: u64,
+    pub column: String,
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Object, Debug)]
+pub struct ImportReport {
+    /// Data rows read.
+    pub rows: u64,
+    /// Responses stored (0 with `atomic=true` when any row was bad).
+    pub stored: u64,
+    pub errors: Vec<ImportError>,
+}
+
 /// Export file format.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "lowercase")]
@@ -783,6 +812,52 @@ impl SurveysApi {
                 })
                 .collect(),
         ))
+    }
+
+    /// Import offline results
+    ///
+    /// Roles: admin, evaluator, bureau (campaign in its subtree). CSV or XLSX: a header
+    /// row with `agency_id` (or `agency_code`), question keys (or export headers ending
+    /// in `【key】`), optional `duration_secs` and `weight`. Returns every bad cell as
+    /// (row, column, reason); valid rows are stored, or none with `atomic=true`.
+    #[oai(
+        path = "/campaigns/:id/imports",
+        method = "post",
+        operation_id = "importResponses"
+    )]
+    async fn import(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<i64>,
+        atomic: Query<Option<bool>>,
+        body: ImportBody,
+    ) -> Result<Json<ImportReport>, WriteError> {
+        let table = match body {
+            ImportBody::Csv(b) => crate::service::imports::read_csv(&b.0)?,
+            ImportBody::Xlsx(b) => crate::service::imports::read_xlsx(&b.0)?,
+        };
+        let report = crate::service::imports::import(
+            &state.db,
+            &auth.0,
+            id.0,
+            table,
+            atomic.0.unwrap_or(false),
+        )
+        .await?;
+        Ok(Json(ImportReport {
+            rows: report.rows as u64,
+            stored: report.stored as u64,
+            errors: report
+                .errors
+                .into_iter()
+                .map(|e| ImportError {
+                    row: e.row as u64,
+                    column: e.column,
+                    reason: e.reason,
+                })
+                .collect(),
+        }))
     }
 
     /// Export responses

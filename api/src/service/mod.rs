@@ -8,6 +8,7 @@ pub mod campaigns;
 pub mod cases;
 pub mod enterprises;
 pub mod error;
+pub mod imports;
 pub mod keys;
 pub mod officers;
 pub mod page;
