@@ -32,7 +32,8 @@ async fn agency_ids(app: &TestApp, key: &str) -> Vec<i64> {
         .collect()
 }
 
-/// 50 cases over 4 agencies: 20 general (5 with priority flags), 25 simple, 5 licences.
+/// 50 cases over 4 agencies: 30 general (3 hearings), 15 simple (2 complaint-sourced),
+/// 5 licences.
 fn cases(agencies: &[i64], uscc: &str) -> Value {
     let today = Utc::now().date_naive();
     let list: Vec<Value> = (0..50)
@@ -44,7 +45,7 @@ fn cases(agencies: &[i64], uscc: &str) -> Value {
             } else {
                 "penalty"
             };
-            let procedure = if i < 20 { "general" } else { "simple" };
+            let procedure = if i < 30 { "general" } else { "simple" };
             json!({
                 "agency_id": agencies[i % 4],
                 "case_number": format!("连执罚〔2026〕{i:03}号"),
@@ -53,7 +54,7 @@ fn cases(agencies: &[i64], uscc: &str) -> Value {
                 "enterprise_uscc": uscc,
                 "decision_date": (today - Duration::days(3)).to_string(),
                 "hearing_held": i < 3,
-                "complaint_sourced": i == 25 || i == 26,
+                "complaint_sourced": i == 40 || i == 41,
             })
         })
         .collect();
@@ -173,8 +174,8 @@ async fn cases_invitations_answers_and_results_agree_with_the_scoring_library() 
             .expect(200);
         assert_eq!(page.body["kind"], "inspection");
 
-        // Invitations per the default rules: 20 general (5 priority among them or not),
-        // 25 simple of which 2 priority → 2 + ceil(0.2 × 23) = 5 more, licences never.
+        // Invitations per the default rules: all 30 general; of 15 simple the 2 priority
+        // ones and ceil(0.2 × 13) = 3 more; licences never.
         let q = enterprise_questionnaire(&app, &bureau).await;
         let campaign = open_campaign(&app, &bureau, q, "2026年第四季度企业回访").await;
         let generated = app
@@ -191,7 +192,7 @@ async fn cases_invitations_answers_and_results_agree_with_the_scoring_library() 
             .as_array()
             .expect("invitations")
             .clone();
-        assert_eq!(invitations.len(), 20 + 2 + 5);
+        assert_eq!(invitations.len(), 30 + 2 + 3);
 
         // The same seed selects the same cases in another campaign.
         let other = open_campaign(&app, &bureau, q, "复核批次").await;
@@ -245,9 +246,9 @@ async fn cases_invitations_answers_and_results_agree_with_the_scoring_library() 
             .expect_error(422, "validation_failed");
         assert_eq!(reply.fields(), ["answers.attitude"]);
 
-        // 24 respondents answer; a second submission is refused.
+        // 30 respondents answer; a second submission is refused.
         let mut expected: BTreeMap<i64, Vec<Answered>> = BTreeMap::new();
-        for (r, inv) in invitations.iter().take(24).enumerate() {
+        for (r, inv) in invitations.iter().take(30).enumerate() {
             let token = inv["token"].as_str().expect("token");
             let a = answers(r);
             app.call(
