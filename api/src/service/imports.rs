@@ -18,7 +18,7 @@ use crate::domain::Role;
 use crate::domain::questionnaire::{
     Question, QuestionType, answers_to_json, straight_lined, validate_answers,
 };
-use crate::store::{agency, questionnaire_version, response};
+use crate::store::{agency, response};
 
 /// One rejected cell or row (1-based data row; the header is row 0).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,13 +146,7 @@ pub async fn import(
             "the campaign lies outside the key's scope",
         ));
     }
-    let version = questionnaire_version::Entity::find_by_id(c.questionnaire_version_id)
-        .one(db)
-        .await?
-        .ok_or(ServiceError::NotFound {
-            entity: "questionnaire version",
-        })?;
-    let questions = questionnaires::questions_of(&version)?;
+    let (version, questions) = questionnaires::of_campaign(db, &c).await?;
     let by_key: HashMap<&str, &Question> = questions.iter().map(|q| (q.key.as_str(), q)).collect();
 
     let mut header_errors = Vec::new();

@@ -169,6 +169,21 @@ pub async fn get(
     })
 }
 
+/// The questionnaire version a campaign surveys, with its questions.
+pub async fn of_campaign<C: ConnectionTrait>(
+    db: &C,
+    campaign: &crate::store::campaign::Model,
+) -> Result<(questionnaire_version::Model, Vec<Question>), ServiceError> {
+    let version = questionnaire_version::Entity::find_by_id(campaign.questionnaire_version_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound {
+            entity: "questionnaire version",
+        })?;
+    let questions = questions_of(&version)?;
+    Ok((version, questions))
+}
+
 /// One version of a questionnaire.
 pub async fn version<C: ConnectionTrait>(
     db: &C,

@@ -352,18 +352,8 @@ async fn load_invited_by(
         .one(db)
         .await?
         .ok_or(ServiceError::NotFound { entity: "campaign" })?;
-    let version = questionnaire_version::Entity::find_by_id(campaign.questionnaire_version_id)
-        .one(db)
-        .await?
-        .ok_or(ServiceError::NotFound {
-            entity: "questionnaire version",
-        })?;
-    let agency_name = agency::Entity::find_by_id(inv.agency_id)
-        .one(db)
-        .await?
-        .map(|a| a.name)
-        .unwrap_or_default();
-    let questions = questionnaires::questions_of(&version)?;
+    let (version, questions) = questionnaires::of_campaign(db, &campaign).await?;
+    let agency_name = super::agencies::public_name(db, inv.agency_id).await?;
     Ok(Invited {
         invitation: inv,
         campaign,
@@ -604,13 +594,7 @@ pub async fn results(
     if actor.role == Role::Channel {
         return Err(ServiceError::forbidden("channel keys do not read results"));
     }
-    let version = questionnaire_version::Entity::find_by_id(c.questionnaire_version_id)
-        .one(db)
-        .await?
-        .ok_or(ServiceError::NotFound {
-            entity: "questionnaire version",
-        })?;
-    let questions = questionnaires::questions_of(&version)?;
+    let (_, questions) = questionnaires::of_campaign(db, &c).await?;
     let mut select = response::Entity::find()
         .filter(response::Column::CampaignId.eq(c.id))
         .order_by_asc(response::Column::Id);
@@ -711,13 +695,7 @@ pub async fn open_survey(
         Availability::Accepting => {}
         other => return Err(campaigns::unavailable(other)),
     }
-    let version = questionnaire_version::Entity::find_by_id(c.questionnaire_version_id)
-        .one(db)
-        .await?
-        .ok_or(ServiceError::NotFound {
-            entity: "questionnaire version",
-        })?;
-    let questions = questionnaires::questions_of(&version)?;
+    let (version, questions) = questionnaires::of_campaign(db, &c).await?;
     let mut agencies = Vec::new();
     for a in agency::Entity::find()
         .filter(agency::Column::Active.eq(true))
@@ -793,13 +771,7 @@ pub async fn answer_open(
         Some(a) if a.active => campaigns::covers(db, &c, &a).await?,
         _ => false,
     };
-    let version = questionnaire_version::Entity::find_by_id(c.questionnaire_version_id)
-        .one(db)
-        .await?
-        .ok_or(ServiceError::NotFound {
-            entity: "questionnaire version",
-        })?;
-    let questions = questionnaires::questions_of(&version)?;
+    let (version, questions) = questionnaires::of_campaign(db, &c).await?;
     let mut errors = Vec::new();
     if !covered {
         errors.push(super::FieldError::new(
@@ -918,13 +890,7 @@ pub async fn export_layout(
         ));
     }
     let c = campaigns::get(db, actor, campaign_id).await?;
-    let version = questionnaire_version::Entity::find_by_id(c.questionnaire_version_id)
-        .one(db)
-        .await?
-        .ok_or(ServiceError::NotFound {
-            entity: "questionnaire version",
-        })?;
-    let questions = questionnaires::questions_of(&version)?;
+    let (_, questions) = questionnaires::of_campaign(db, &c).await?;
     let mut headers: Vec<String> = [
         "答卷编号",
         "执法机关编号",
