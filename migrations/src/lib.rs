@@ -7,6 +7,7 @@ mod m20261124_000001_registry;
 mod m20261124_000002_rate_limits;
 mod m20261124_000003_surveys;
 mod m20261124_000004_idempotency;
+mod m20261124_000005_quotas;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_rate_limits::Migration),
             Box::new(m20261124_000003_surveys::Migration),
             Box::new(m20261124_000004_idempotency::Migration),
+            Box::new(m20261124_000005_quotas::Migration),
         ]
     }
 }

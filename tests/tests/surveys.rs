@@ -893,3 +893,66 @@ async fn imports_report_every_bad_cell_and_honour_atomic() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_open_answers_never_overshoot_an_agency_quota() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agencies = agency_ids(&app, &bureau).await;
+        let list = app.get("/api/v1/questionnaires", &bureau).await.expect(200);
+        let q = list.body[0]["id"].as_i64().expect("citizen questionnaire");
+        let today = Utc::now().date_naive();
+        let bad = app
+            .post(
+                "/api/v1/campaigns",
+                &bureau,
+                json!({"name": "配额", "questionnaire_id": q, "version": 1, "region_code": "320706", "mode": "open",
+                       "period_start": today.to_string(), "period_end": today.to_string(),
+                       "opens_at": (Utc::now() - Duration::hours(1)).to_rfc3339(),
+                       "closes_at": (Utc::now() + Duration::days(1)).to_rfc3339(),
+                       "quotas": [{"agency_id": agencies[0], "quota": 2}]}),
+            )
+            .await
+            .expect_error(422, "validation_failed");
+        assert_eq!(bad.fields(), ["quotas"], "a city agency is outside a county campaign");
+        let created = app
+            .post(
+                "/api/v1/campaigns",
+                &bureau,
+                json!({"name": "配额", "questionnaire_id": q, "version": 1, "region_code": "320700", "mode": "open",
+                       "period_start": today.to_string(), "period_end": today.to_string(),
+                       "opens_at": (Utc::now() - Duration::hours(1)).to_rfc3339(),
+                       "closes_at": (Utc::now() + Duration::days(1)).to_rfc3339(),
+                       "quotas": [{"agency_id": agencies[0], "quota": 2}]}),
+            )
+            .await
+            .expect(201);
+        let id = created.body["id"].as_i64().expect("id");
+        app.post(&format!("/api/v1/campaigns/{id}/status"), &bureau, json!({"status": "open"}))
+            .await
+            .expect(200);
+        let server = app.serve().await;
+        let body = json!({"agency_id": agencies[0], "answers": {"attitude": 4, "credentials": true, "rights": true,
+            "procedure": 4, "fairness": 4, "integrity": false, "guidance": 4, "overall": 4}})
+        .to_string();
+        let url = format!("/api/v1/public/campaigns/{id}/responses");
+        let attempts = (0..10).map(|_| {
+            let (url, body, addr) = (url.clone(), body.clone(), server.addr);
+            tokio::spawn(async move { post_raw(addr, &url, &body).await })
+        });
+        let statuses: Vec<u16> = futures::future::join_all(attempts)
+            .await
+            .into_iter()
+            .map(|r| r.expect("task"))
+            .collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 2, "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 8, "{statuses:?}");
+        // Another agency has no quota.
+        let other = json!({"agency_id": agencies[1], "answers": {"attitude": 3, "credentials": true, "rights": true,
+            "procedure": 3, "fairness": 3, "integrity": false, "guidance": 3, "overall": 3}})
+        .to_string();
+        assert_eq!(post_raw(server.addr, &url, &other).await, 201);
+    })
+    .await;
+}

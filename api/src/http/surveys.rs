@@ -31,6 +31,8 @@ pub struct Campaign {
     pub opens_at: DateTime<Utc>,
     pub closes_at: DateTime<Utc>,
     pub too_fast_secs: i32,
+    /// `{agency_id: quota}` of open campaigns.
+    pub quotas: Option<serde_json::Value>,
 }
 
 impl From<campaign::Model> for Campaign {
@@ -48,6 +50,7 @@ impl From<campaign::Model> for Campaign {
             opens_at: m.opens_at,
             closes_at: m.closes_at,
             too_fast_secs: m.too_fast_secs,
+            quotas: m.quotas,
         }
     }
 }
@@ -71,6 +74,16 @@ pub struct CreateCampaign {
     pub closes_at: DateTime<Utc>,
     /// Completions faster than this many seconds are flagged (default 20).
     pub too_fast_secs: Option<i32>,
+    /// Most answers per agency for open campaigns.
+    #[oai(default)]
+    pub quotas: Vec<Quota>,
+}
+
+/// A per-agency quota.
+#[derive(Object, Debug)]
+pub struct Quota {
+    pub agency_id: i64,
+    pub quota: i32,
 }
 
 /// Target state of a campaign.
@@ -664,6 +677,11 @@ impl SurveysApi {
             opens_at: b.opens_at,
             closes_at: b.closes_at,
             too_fast_secs: b.too_fast_secs,
+            quotas: b
+                .quotas
+                .into_iter()
+                .map(|q| (q.agency_id, q.quota))
+                .collect(),
         };
         Ok(Created::Created(Json(
             campaigns::create(&state.db, &auth.0, new).await?.into(),

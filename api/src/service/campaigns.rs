@@ -34,6 +34,8 @@ pub struct NewCampaign {
     pub opens_at: DateTime<Utc>,
     pub closes_at: DateTime<Utc>,
     pub too_fast_secs: Option<i32>,
+    /// Most answers per agency (open campaigns): (agency id, quota).
+    pub quotas: Vec<(i64, i32)>,
 }
 
 /// Whether a campaign takes answers now, and if not, why.
@@ -228,6 +230,31 @@ pub async fn create(
             }
         }
     }
+    if let Some(region) = &region {
+        let mut seen = std::collections::HashSet::new();
+        for (agency_id, quota) in &new.quotas {
+            if *quota < 1 {
+                v.add(
+                    "quotas",
+                    format!("the quota of agency {agency_id} must be at least 1"),
+                );
+            }
+            if !seen.insert(*agency_id) {
+                v.add("quotas", format!("agency {agency_id} has two quotas"));
+            }
+            let listed = new
+                .agency_ids
+                .as_ref()
+                .is_none_or(|ids| ids.contains(agency_id));
+            match agencies::region_path_of(db, *agency_id).await? {
+                Some(path) if path.starts_with(&region.path) && listed => {}
+                _ => v.add(
+                    "quotas",
+                    format!("agency {agency_id} is not covered by the campaign"),
+                ),
+            }
+        }
+    }
     v.finish()?;
     let (Some(version), Some(region)) = (version, region) else {
         return Err(ServiceError::invalid("version", "missing"));
@@ -250,7 +277,14 @@ pub async fn create(
         period_end: Set(new.period_end),
         opens_at: Set(new.opens_at),
         closes_at: Set(new.closes_at),
-        quotas: Set(None),
+        quotas: Set((!new.quotas.is_empty()).then(|| {
+            serde_json::Value::Object(
+                new.quotas
+                    .iter()
+                    .map(|(a, q)| (a.to_string(), serde_json::json!(q)))
+                    .collect(),
+            )
+        })),
         too_fast_secs: Set(new.too_fast_secs.unwrap_or(20)),
         created_at: Set(now),
         updated_at: Set(now),
@@ -258,6 +292,16 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
+    for (agency_id, quota) in &new.quotas {
+        crate::store::campaign_quota::ActiveModel {
+            campaign_id: Set(model.id),
+            agency_id: Set(*agency_id),
+            quota: Set(*quota),
+            used: Set(0),
+        }
+        .insert(&txn)
+        .await?;
+    }
     audit::record(
         &txn,
         actor,

@@ -790,6 +790,7 @@ pub async fn answer_open(
         return Err(ServiceError::Validation(errors));
     }
     let txn = db.begin().await?;
+    take_quota(&txn, c.id, input.agency_id).await?;
     let stored = response::ActiveModel {
         campaign_id: Set(c.id),
         invitation_id: Set(None),
@@ -834,6 +835,42 @@ pub async fn answer_open(
         response: stored,
         replayed: false,
     })
+}
+
+/// Counts an answer against the agency's quota, if it has one; a full quota is a 409.
+/// The conditional update makes concurrent answers unable to overshoot.
+async fn take_quota(
+    txn: &sea_orm::DatabaseTransaction,
+    campaign_id: i64,
+    agency_id: i64,
+) -> Result<(), ServiceError> {
+    use crate::store::campaign_quota::{Column, Entity};
+    use sea_orm::sea_query::ExprTrait;
+    let taken = Entity::update_many()
+        .col_expr(
+            Column::Used,
+            sea_orm::sea_query::Expr::col(Column::Used).add(1),
+        )
+        .filter(Column::CampaignId.eq(campaign_id))
+        .filter(Column::AgencyId.eq(agency_id))
+        .filter(
+            sea_orm::sea_query::Expr::col(Column::Used)
+                .lt(sea_orm::sea_query::Expr::col(Column::Quota)),
+        )
+        .exec(txn)
+        .await?;
+    if taken.rows_affected == 0
+        && Entity::find_by_id((campaign_id, agency_id))
+            .one(txn)
+            .await?
+            .is_some()
+    {
+        return Err(ServiceError::Conflict {
+            code: "quota_full",
+            message: "this survey has enough answers about that agency; thank you".into(),
+        });
+    }
+    Ok(())
 }
 
 async fn replay(

@@ -4,6 +4,7 @@ pub mod agency;
 pub mod api_key;
 pub mod audit;
 pub mod campaign;
+pub mod campaign_quota;
 pub mod case;
 pub mod enterprise;
 pub mod idempotency;
