@@ -1,0 +1,251 @@
+//! Benchmark of durable answer ingestion over HTTP.
+//!
+//! ```text
+//! cargo run --release -p pingjia-api --bin answer-bench -- [--answers 20000] [--connections 16]
+//! ```
+//!
+//! Serves the real app on SQLite (a fresh file, WAL, synchronous=FULL) on a loopback
+//! port, prepares one invitation per answer, then submits the answers from keep-alive
+//! connections and reports the sustained rate and latency percentiles. In the same run
+//! a bare poem JSON echo endpoint on the same machine, driven the same way, gives the
+//! ceiling.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use pingjia_api::config::Config;
+use pingjia_api::service::{Actor, campaigns, cases, questionnaires, surveys};
+use pingjia_api::{db, demo, startup};
+use poem::{EndpointExt, Route, handler, post, web::Json};
+use secrecy::SecretString;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+#[handler]
+fn echo(body: Json<serde_json::Value>) -> Json<serde_json::Value> {
+    body
+}
+
+/// Sends `requests` (path, body) over one keep-alive connection; returns latencies.
+async fn drive(addr: SocketAddr, requests: Vec<(String, String)>) -> anyhow::Result<Vec<Duration>> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
+    let mut latencies = Vec::with_capacity(requests.len());
+    for (path, body) in requests {
+        let started = Instant::now();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        write.write_all(request.as_bytes()).await?;
+        let mut status = String::new();
+        read.read_line(&mut status).await?;
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            read.read_line(&mut line).await?;
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse()?;
+            }
+        }
+        let mut body = vec![0u8; length];
+        read.read_exact(&mut body).await?;
+        anyhow::ensure!(
+            status.starts_with("HTTP/1.1 201") || status.starts_with("HTTP/1.1 200"),
+            "unexpected answer: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+        latencies.push(started.elapsed());
+    }
+    Ok(latencies)
+}
+
+/// Runs all requests over `connections` connections; returns (seconds, latencies).
+async fn load(
+    addr: SocketAddr,
+    requests: Vec<(String, String)>,
+    connections: usize,
+) -> anyhow::Result<(f64, Vec<Duration>)> {
+    let mut shares: Vec<Vec<(String, String)>> = (0..connections).map(|_| Vec::new()).collect();
+    for (i, r) in requests.into_iter().enumerate() {
+        shares[i % connections].push(r);
+    }
+    let started = Instant::now();
+    let tasks: Vec<_> = shares
+        .into_iter()
+        .map(|s| tokio::spawn(drive(addr, s)))
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    Ok((started.elapsed().as_secs_f64(), all))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1e3
+}
+
+fn report(
+    out: &mut impl Write,
+    what: &str,
+    secs: f64,
+    mut latencies: Vec<Duration>,
+) -> anyhow::Result<f64> {
+    latencies.sort();
+    let rate = latencies.len() as f64 / secs;
+    writeln!(
+        out,
+        "{what:<28} {:>7} requests in {secs:.2} s = {rate:>8.0}/s  p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms",
+        latencies.len(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.95),
+        percentile(&latencies, 0.99)
+    )?;
+    Ok(rate)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut answers = 20_000usize;
+    let mut connections = 16usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "--answers" => answers = args.next().unwrap_or_default().parse()?,
+            "--connections" => connections = args.next().unwrap_or_default().parse()?,
+            other => anyhow::bail!("unknown argument {other}"),
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let dir = tempfile::tempdir()?;
+    let config = Config {
+        database_url: SecretString::from(format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("bench.db").display()
+        )),
+        ..Config::default()
+    };
+    let conn = db::connect(&config).await?;
+    db::migrate(&conn).await?;
+    demo::load_if_empty(&conn)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let actor = Actor::cli();
+    let today = Utc::now().date_naive();
+    for start in (0..answers).step_by(cases::MAX_BATCH) {
+        let batch = (start..(start + cases::MAX_BATCH).min(answers))
+            .map(|i| cases::NewCase {
+                agency_id: 1 + (i % 12) as i64,
+                case_number: format!("BENCH-{i}"),
+                kind: "penalty".into(),
+                procedure: "general".into(),
+                enterprise_uscc: None,
+                officer_ids: Vec::new(),
+                decision_date: today,
+                hearing_held: false,
+                complaint_sourced: false,
+                officer_complained: false,
+                decision_overturned: false,
+            })
+            .collect();
+        cases::ingest(&conn, &actor, batch)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let q = questionnaires::list(&conn, &actor)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let enterprise = q
+        .iter()
+        .find(|w| w.questionnaire.key == "enterprise_return_visit")
+        .ok_or_else(|| anyhow::anyhow!("built-in questionnaire missing"))?;
+    let campaign = campaigns::create(
+        &conn,
+        &actor,
+        campaigns::NewCampaign {
+            name: "benchmark".into(),
+            questionnaire_id: enterprise.questionnaire.id,
+            version: 1,
+            region_code: "320700".into(),
+            agency_ids: None,
+            mode: "invitation".into(),
+            period_start: today,
+            period_end: today,
+            opens_at: Utc::now() - chrono::Duration::hours(1),
+            closes_at: Utc::now() + chrono::Duration::days(30),
+            too_fast_secs: None,
+            quotas: Vec::new(),
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    campaigns::transition(&conn, &actor, campaign.id, campaigns::OPEN)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let generated = surveys::generate_invitations(&conn, &actor, campaign.id, |_| {}, Some(1))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let body = serde_json::json!({"answers": {"attitude": 4, "credentials": true, "rights": true, "procedure": 4,
+        "fairness": 5, "integrity": false, "burden": 4, "guidance": 4, "overall": 5}, "duration_secs": 95})
+    .to_string();
+    let requests: Vec<(String, String)> = generated
+        .issued
+        .iter()
+        .map(|i| {
+            (
+                format!("/api/v1/public/invitations/{}/responses", i.token),
+                body.clone(),
+            )
+        })
+        .collect();
+    writeln!(
+        out,
+        "prepared {} invitations; {connections} keep-alive connections",
+        requests.len()
+    )?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = startup::app(
+        startup::AppState::new(conn.clone(), &config),
+        config.body_limit_bytes,
+    );
+    tokio::spawn(startup::serve(
+        listener,
+        app,
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
+    let (secs, latencies) = load(addr, requests, connections).await?;
+    let rate = report(&mut out, "answers (SQLite, durable)", secs, latencies)?;
+
+    let echo_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let echo_addr = echo_listener.local_addr()?;
+    let echo_app = Route::new().at("/echo", post(echo)).boxed();
+    tokio::spawn(startup::serve(
+        echo_listener,
+        echo_app,
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
+    let echo_requests = (0..answers)
+        .map(|_| ("/echo".to_owned(), body.clone()))
+        .collect();
+    let (secs, latencies) = load(echo_addr, echo_requests, connections).await?;
+    let ceiling = report(&mut out, "poem JSON echo (ceiling)", secs, latencies)?;
+    writeln!(
+        out,
+        "answers / echo ceiling = {:.1}%",
+        100.0 * rate / ceiling
+    )?;
+    Ok(())
+}
