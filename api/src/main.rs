@@ -179,6 +179,7 @@ async fn serve(config: config::Config, demo: bool) -> anyhow::Result<()> {
             issued.secret
         )?;
     }
+    let upkeep = startup::spawn_upkeep(conn.clone(), Duration::from_secs(300));
     tracing::info!(listen = %addr, "serving");
     let state = startup::AppState::new(conn.clone(), &config);
     let app = startup::app(state, config.body_limit_bytes);
@@ -189,6 +190,7 @@ async fn serve(config: config::Config, demo: bool) -> anyhow::Result<()> {
         Duration::from_secs(config.shutdown_timeout_secs),
     )
     .await?;
+    upkeep.abort();
     conn.close().await.ok();
     tracing::info!("stopped");
     Ok(())

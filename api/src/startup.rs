@@ -121,6 +121,25 @@ where
         .await
 }
 
+/// Background upkeep: marks overdue invitations expired every `every`. Runs until the
+/// process ends; failures are logged and retried on the next tick.
+pub fn spawn_upkeep(
+    db: DatabaseConnection,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        loop {
+            ticks.tick().await;
+            match crate::service::surveys::expire_due(&db, chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "invitations expired"),
+                Err(e) => tracing::error!(error = %e, "expiring invitations failed"),
+            }
+        }
+    })
+}
+
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -956,3 +956,63 @@ async fn concurrent_open_answers_never_overshoot_an_agency_quota() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn overdue_invitations_are_marked_expired_and_refused() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agencies = agency_ids(&app, &bureau).await;
+        let today = Utc::now().date_naive();
+        app.post(
+            "/api/v1/cases",
+            &bureau,
+            json!({"cases": [{"agency_id": agencies[0], "case_number": "过期-1", "kind": "penalty",
+                              "procedure": "general", "decision_date": today.to_string()}]}),
+        )
+        .await
+        .expect(200);
+        let q = enterprise_questionnaire(&app, &bureau).await;
+        let campaign = open_campaign(&app, &bureau, q, "过期测试").await;
+        let generated = app
+            .post(
+                &format!("/api/v1/campaigns/{campaign}/invitations"),
+                &bureau,
+                json!({}),
+            )
+            .await
+            .expect(201);
+        let token = generated.body["invitations"][0]["token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        // Nothing is due now; 31 days on (window 30 days), the invitation is.
+        assert_eq!(
+            pingjia_api::service::surveys::expire_due(&app.db, Utc::now())
+                .await
+                .expect("run"),
+            0
+        );
+        let later = Utc::now() + Duration::days(31);
+        assert_eq!(
+            pingjia_api::service::surveys::expire_due(&app.db, later)
+                .await
+                .expect("run"),
+            1
+        );
+        app.call(
+            Method::GET,
+            &format!("/api/v1/public/invitations/{token}"),
+            None,
+            None,
+        )
+        .await
+        .expect_error(409, "invitation_expired");
+        let visits = app
+            .get(&format!("/api/v1/campaigns/{campaign}/visits"), &bureau)
+            .await
+            .expect(200);
+        assert_eq!(visits.body.as_array().map(Vec::len), Some(0));
+    })
+    .await;
+}

@@ -1013,3 +1013,19 @@ pub async fn export_page(
     }
     Ok((rows, last))
 }
+
+/// Marks pending invitations whose time ran out as `expired`, as of `now`; returns how
+/// many changed. Run periodically by the server (expiry is also enforced on every
+/// answer, so a late run never lets an expired invitation through).
+pub async fn expire_due(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, ServiceError> {
+    let result = invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::Status,
+            sea_orm::sea_query::Expr::value("expired"),
+        )
+        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
