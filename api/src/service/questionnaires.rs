@@ -336,6 +336,48 @@ fn published_conflict(number: i32) -> ServiceError {
     }
 }
 
+/// Changes columns of a draft version, in one transaction with its audit entry. The
+/// update is conditional on the version still being a draft, so a concurrent publish
+/// makes it match nothing: a published version is a 409.
+async fn change_draft(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    number: i32,
+    action: &str,
+    changes: Vec<(questionnaire_version::Column, sea_orm::Value)>,
+) -> Result<questionnaire_version::Model, ServiceError> {
+    let txn = db.begin().await?;
+    let current = version(&txn, id, number).await?;
+    let mut update = questionnaire_version::Entity::update_many();
+    for (column, value) in changes {
+        update = update.col_expr(column, sea_orm::sea_query::Expr::value(value));
+    }
+    let result = update
+        .filter(questionnaire_version::Column::Id.eq(current.id))
+        .filter(questionnaire_version::Column::Status.eq(DRAFT))
+        .exec(&txn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(published_conflict(number));
+    }
+    audit::record(
+        &txn,
+        actor,
+        audit::Change {
+            action,
+            entity: "questionnaire",
+            entity_id: id.to_string(),
+            region_path: actor.region_prefix().map(str::to_owned),
+            details: Some(serde_json::json!({ "version": number })),
+        },
+    )
+    .await?;
+    let changed = version(&txn, id, number).await?;
+    txn.commit().await?;
+    Ok(changed)
+}
+
 /// Replaces the questions of a draft.
 pub async fn update_version(
     db: &DatabaseConnection,
@@ -350,36 +392,16 @@ pub async fn update_version(
         ));
     }
     validate_definition(&questions).map_err(invalid_questions)?;
-    let txn = db.begin().await?;
-    let current = version(&txn, id, number).await?;
-    // Conditional update: a concurrent publish makes this match nothing.
-    let result = questionnaire_version::Entity::update_many()
-        .col_expr(
-            questionnaire_version::Column::Questions,
-            sea_orm::sea_query::Expr::value(to_json(&questions)?),
-        )
-        .filter(questionnaire_version::Column::Id.eq(current.id))
-        .filter(questionnaire_version::Column::Status.eq(DRAFT))
-        .exec(&txn)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(published_conflict(number));
-    }
-    audit::record(
-        &txn,
+    let questions = to_json(&questions)?;
+    change_draft(
+        db,
         actor,
-        audit::Change {
-            action: "questionnaire.version.update",
-            entity: "questionnaire",
-            entity_id: id.to_string(),
-            region_path: actor.region_prefix().map(str::to_owned),
-            details: Some(serde_json::json!({ "version": number })),
-        },
+        id,
+        number,
+        "questionnaire.version.update",
+        vec![(questionnaire_version::Column::Questions, questions.into())],
     )
-    .await?;
-    let updated = version(&txn, id, number).await?;
-    txn.commit().await?;
-    Ok(updated)
+    .await
 }
 
 /// Publishes a draft; publishing a published version is a 409.
@@ -394,37 +416,19 @@ pub async fn publish(
             "only admin and bureau keys may publish questionnaires",
         ));
     }
-    let txn = db.begin().await?;
-    let current = version(&txn, id, number).await?;
-    let result = questionnaire_version::Entity::update_many()
-        .col_expr(
-            questionnaire_version::Column::Status,
-            sea_orm::sea_query::Expr::value(PUBLISHED),
-        )
-        .col_expr(
-            questionnaire_version::Column::PublishedAt,
-            sea_orm::sea_query::Expr::value(Utc::now()),
-        )
-        .filter(questionnaire_version::Column::Id.eq(current.id))
-        .filter(questionnaire_version::Column::Status.eq(DRAFT))
-        .exec(&txn)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(published_conflict(number));
-    }
-    audit::record(
-        &txn,
+    change_draft(
+        db,
         actor,
-        audit::Change {
-            action: "questionnaire.version.publish",
-            entity: "questionnaire",
-            entity_id: id.to_string(),
-            region_path: actor.region_prefix().map(str::to_owned),
-            details: Some(serde_json::json!({ "version": number })),
-        },
+        id,
+        number,
+        "questionnaire.version.publish",
+        vec![
+            (questionnaire_version::Column::Status, PUBLISHED.into()),
+            (
+                questionnaire_version::Column::PublishedAt,
+                Utc::now().into(),
+            ),
+        ],
     )
-    .await?;
-    let published = version(&txn, id, number).await?;
-    txn.commit().await?;
-    Ok(published)
+    .await
 }
