@@ -1258,11 +1258,10 @@ impl PublicApi {
         state: Data<&AppState>,
         code: Path<String>,
     ) -> Result<Json<PublicCase>, PublicError> {
-        let c = cases::by_code(&state.db, &code.0).await?;
-        let agency = crate::service::agencies::public_name(&state.db, c.agency_id).await?;
+        let c = cases::public_page(&state.db, &code.0).await?;
         Ok(Json(PublicCase {
             case_code: c.case_code,
-            agency,
+            agency: c.agency,
             kind: c.kind,
             decision_date: c.decision_date,
         }))

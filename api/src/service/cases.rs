@@ -239,3 +239,23 @@ pub async fn by_code(db: &DatabaseConnection, code: &str) -> Result<case::Model,
         .await?
         .ok_or(ServiceError::NotFound { entity: "case" })
 }
+
+/// What the public case page (一案一码) shows: no officers, no enterprise, no people.
+#[derive(Debug, Clone)]
+pub struct PublicCase {
+    pub case_code: String,
+    pub agency: String,
+    pub kind: String,
+    pub decision_date: NaiveDate,
+}
+
+/// The public page of a case code.
+pub async fn public_page(db: &DatabaseConnection, code: &str) -> Result<PublicCase, ServiceError> {
+    let c = by_code(db, code).await?;
+    Ok(PublicCase {
+        agency: agencies::public_name(db, c.agency_id).await?,
+        case_code: c.case_code,
+        kind: c.kind,
+        decision_date: c.decision_date,
+    })
+}
