@@ -95,6 +95,43 @@ async fn open_campaign(app: &TestApp, key: &str, questionnaire: i64, name: &str)
 /// A respondent's weight and (attitude, procedure) answers.
 type Answered = (f64, Vec<Option<u8>>);
 
+/// A campaign with one invitation: a general-procedure penalty case of `agency` decided
+/// today, an open invitation-mode campaign, and its generated invitation. Returns the
+/// campaign id, the invitation as the API returned it, and the case code.
+async fn single_invitation(
+    app: &TestApp,
+    bureau: &str,
+    agency: i64,
+    case_number: &str,
+    name: &str,
+) -> (i64, Value, String) {
+    let today = Utc::now().date_naive();
+    let cases = app
+        .post(
+            "/api/v1/cases",
+            bureau,
+            json!({"cases": [{"agency_id": agency, "case_number": case_number, "kind": "penalty",
+                              "procedure": "general", "decision_date": today.to_string()}]}),
+        )
+        .await
+        .expect(200);
+    let code = cases.body[0]["case_code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    let q = enterprise_questionnaire(app, bureau).await;
+    let campaign = open_campaign(app, bureau, q, name).await;
+    let generated = app
+        .post(
+            &format!("/api/v1/campaigns/{campaign}/invitations"),
+            bureau,
+            json!({}),
+        )
+        .await
+        .expect(201);
+    (campaign, generated.body["invitations"][0].clone(), code)
+}
+
 /// Deterministic answers for respondent `r`.
 fn answers(r: usize) -> Value {
     let l = |offset: usize| 1 + ((r * 7 + offset * 3) % 5) as u64;
@@ -348,29 +385,9 @@ async fn of_many_concurrent_submissions_exactly_one_succeeds() {
         app.with_demo().await;
         let bureau = app.key(Role::Bureau, Some("320700"), None).await;
         let agencies = agency_ids(&app, &bureau).await;
-        let today = Utc::now().date_naive();
-        app.post(
-            "/api/v1/cases",
-            &bureau,
-            json!({"cases": [{"agency_id": agencies[0], "case_number": "并发-1", "kind": "penalty",
-                              "procedure": "general", "decision_date": today.to_string()}]}),
-        )
-        .await
-        .expect(200);
-        let q = enterprise_questionnaire(&app, &bureau).await;
-        let campaign = open_campaign(&app, &bureau, q, "并发测试").await;
-        let generated = app
-            .post(
-                &format!("/api/v1/campaigns/{campaign}/invitations"),
-                &bureau,
-                json!({}),
-            )
-            .await
-            .expect(201);
-        let token = generated.body["invitations"][0]["token"]
-            .as_str()
-            .expect("token")
-            .to_owned();
+        let (campaign, invitation, _) =
+            single_invitation(&app, &bureau, agencies[0], "并发-1", "并发测试").await;
+        let token = invitation["token"].as_str().expect("token").to_owned();
         let server = app.serve().await;
         let url = format!("/api/v1/public/invitations/{token}/responses");
         let body = json!({"answers": answers(3)}).to_string();
@@ -438,28 +455,24 @@ async fn closed_and_unopened_campaigns_refuse_answers() {
         app.with_demo().await;
         let bureau = app.key(Role::Bureau, Some("320700"), None).await;
         let agencies = agency_ids(&app, &bureau).await;
-        let today = Utc::now().date_naive();
+        let (campaign, invitation, _) =
+            single_invitation(&app, &bureau, agencies[1], "关闭-1", "关闭测试").await;
+        let token = invitation["token"].as_str().expect("token").to_owned();
         app.post(
-            "/api/v1/cases",
+            &format!("/api/v1/campaigns/{campaign}/status"),
             &bureau,
-            json!({"cases": [{"agency_id": agencies[1], "case_number": "关闭-1", "kind": "inspection",
-                              "procedure": "general", "decision_date": today.to_string()}]}),
+            json!({"status": "closed"}),
         )
         .await
         .expect(200);
-        let q = enterprise_questionnaire(&app, &bureau).await;
-        let campaign = open_campaign(&app, &bureau, q, "关闭测试").await;
-        let generated = app
-            .post(&format!("/api/v1/campaigns/{campaign}/invitations"), &bureau, json!({}))
-            .await
-            .expect(201);
-        let token = generated.body["invitations"][0]["token"].as_str().expect("token").to_owned();
-        app.post(&format!("/api/v1/campaigns/{campaign}/status"), &bureau, json!({"status": "closed"}))
-            .await
-            .expect(200);
-        app.call(Method::GET, &format!("/api/v1/public/invitations/{token}"), None, None)
-            .await
-            .expect_error(409, "campaign_closed");
+        app.call(
+            Method::GET,
+            &format!("/api/v1/public/invitations/{token}"),
+            None,
+            None,
+        )
+        .await
+        .expect_error(409, "campaign_closed");
         app.call(
             Method::POST,
             &format!("/api/v1/public/invitations/{token}/responses"),
@@ -468,12 +481,21 @@ async fn closed_and_unopened_campaigns_refuse_answers() {
         )
         .await
         .expect_error(409, "campaign_closed");
-        app.post(&format!("/api/v1/campaigns/{campaign}/status"), &bureau, json!({"status": "open"}))
-            .await
-            .expect_error(409, "invalid_transition");
-        app.call(Method::GET, "/api/v1/public/invitations/0123456789abcdef0123456789abcdef", None, None)
-            .await
-            .expect_error(404, "not_found");
+        app.post(
+            &format!("/api/v1/campaigns/{campaign}/status"),
+            &bureau,
+            json!({"status": "open"}),
+        )
+        .await
+        .expect_error(409, "invalid_transition");
+        app.call(
+            Method::GET,
+            "/api/v1/public/invitations/0123456789abcdef0123456789abcdef",
+            None,
+            None,
+        )
+        .await
+        .expect_error(404, "not_found");
     })
     .await;
 }
@@ -574,46 +596,51 @@ async fn case_codes_and_invitations_print_as_qr_codes_with_bot_links() {
         app.with_demo().await;
         let bureau = app.key(Role::Bureau, Some("320700"), None).await;
         let agencies = agency_ids(&app, &bureau).await;
-        let today = Utc::now().date_naive();
-        let cases = app
-            .post(
-                "/api/v1/cases",
-                &bureau,
-                json!({"cases": [{"agency_id": agencies[2], "case_number": "码-1", "kind": "penalty",
-                                  "procedure": "general", "decision_date": today.to_string()}]}),
-            )
-            .await
-            .expect(200);
-        let code = cases.body[0]["case_code"].as_str().expect("code").to_owned();
-        let q = enterprise_questionnaire(&app, &bureau).await;
-        let campaign = open_campaign(&app, &bureau, q, "扫码回访").await;
-        let generated = app
-            .post(&format!("/api/v1/campaigns/{campaign}/invitations"), &bureau, json!({}))
-            .await
-            .expect(201);
-        let inv = &generated.body["invitations"][0];
+        let (_, inv, code) =
+            single_invitation(&app, &bureau, agencies[2], "码-1", "扫码回访").await;
         let token = inv["token"].as_str().expect("token").to_owned();
-        assert_eq!(inv["bot_link"], format!("https://t.me/pingjia_lyg_bot?start={token}"));
-        assert_eq!(inv["link"], format!("https://pingjia.example.gov.cn/api/v1/public/invitations/{token}"));
+        assert_eq!(
+            inv["bot_link"],
+            format!("https://t.me/pingjia_lyg_bot?start={token}")
+        );
+        assert_eq!(
+            inv["link"],
+            format!("https://pingjia.example.gov.cn/api/v1/public/invitations/{token}")
+        );
         assert_eq!(inv["case_code"], code.as_str());
 
         for (path, kind) in [
             (format!("/api/v1/public/cases/{code}/qr"), "image/png"),
-            (format!("/api/v1/public/cases/{code}/qr?format=svg"), "image/svg+xml"),
-            (format!("/api/v1/public/invitations/{token}/qr?format=png"), "image/png"),
+            (
+                format!("/api/v1/public/cases/{code}/qr?format=svg"),
+                "image/svg+xml",
+            ),
+            (
+                format!("/api/v1/public/invitations/{token}/qr?format=png"),
+                "image/png",
+            ),
         ] {
             let reply = app.call(Method::GET, &path, None, None).await.expect(200);
             let content_type = reply.headers["content-type"].to_str().expect("header");
             assert!(content_type.starts_with(kind), "{path}: {content_type}");
             if kind == "image/png" {
-                assert_eq!(reply.bytes.get(..8), Some(&b"\x89PNG\r\n\x1a\n"[..]), "{path}: PNG signature");
+                assert_eq!(
+                    reply.bytes.get(..8),
+                    Some(&b"\x89PNG\r\n\x1a\n"[..]),
+                    "{path}: PNG signature"
+                );
             } else {
                 assert!(reply.text.contains("<svg"), "{path}");
             }
         }
-        app.call(Method::GET, "/api/v1/public/cases/NOSUCHCODE22/qr", None, None)
-            .await
-            .expect_error(404, "not_found");
+        app.call(
+            Method::GET,
+            "/api/v1/public/cases/NOSUCHCODE22/qr",
+            None,
+            None,
+        )
+        .await
+        .expect_error(404, "not_found");
     })
     .await;
 }
@@ -963,29 +990,9 @@ async fn overdue_invitations_are_marked_expired_and_refused() {
         app.with_demo().await;
         let bureau = app.key(Role::Bureau, Some("320700"), None).await;
         let agencies = agency_ids(&app, &bureau).await;
-        let today = Utc::now().date_naive();
-        app.post(
-            "/api/v1/cases",
-            &bureau,
-            json!({"cases": [{"agency_id": agencies[0], "case_number": "过期-1", "kind": "penalty",
-                              "procedure": "general", "decision_date": today.to_string()}]}),
-        )
-        .await
-        .expect(200);
-        let q = enterprise_questionnaire(&app, &bureau).await;
-        let campaign = open_campaign(&app, &bureau, q, "过期测试").await;
-        let generated = app
-            .post(
-                &format!("/api/v1/campaigns/{campaign}/invitations"),
-                &bureau,
-                json!({}),
-            )
-            .await
-            .expect(201);
-        let token = generated.body["invitations"][0]["token"]
-            .as_str()
-            .expect("token")
-            .to_owned();
+        let (campaign, invitation, _) =
+            single_invitation(&app, &bureau, agencies[0], "过期-1", "过期测试").await;
+        let token = invitation["token"].as_str().expect("token").to_owned();
         // Nothing is due now; 31 days on (window 30 days), the invitation is.
         assert_eq!(
             pingjia_api::service::surveys::expire_due(&app.db, Utc::now())
