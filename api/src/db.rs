@@ -10,11 +10,33 @@ use crate::config::Config;
 
 /// Opens a pool for `config.database_url`.
 pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    open(config, config.db.max_connections, DEFAULT_STATEMENT_CACHE).await
+}
+
+/// Prepared statements kept per connection (sqlx's default).
+const DEFAULT_STATEMENT_CACHE: usize = 100;
+
+/// Opens the answer writer's own single connection. Its statement cache is large
+/// enough for every group size's statements, so they are parsed once.
+pub async fn connect_writer(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    open(config, 1, 1024).await
+}
+
+async fn open(
+    config: &Config,
+    max_connections: u32,
+    statement_cache: usize,
+) -> anyhow::Result<DatabaseConnection> {
     let url = config.database_url.expose_secret().to_owned();
     let is_sqlite = url.starts_with("sqlite:");
+    if is_sqlite && (url.contains(":memory:") || url.contains("mode=memory")) {
+        // Every acknowledged write must survive a restart, and the answer writer opens
+        // a connection of its own, which would see a different in-memory database.
+        anyhow::bail!("an in-memory SQLite database is not supported; give a file path");
+    }
     let mut options = ConnectOptions::new(url);
     options
-        .max_connections(config.db.max_connections)
+        .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
     if is_sqlite {
@@ -27,7 +49,10 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .foreign_keys(true)
                 .busy_timeout(busy)
                 .create_if_missing(true)
+                .statement_cache_capacity(statement_cache)
         });
+    } else {
+        options.map_sqlx_postgres_opts(move |o| o.statement_cache_capacity(statement_cache));
     }
     Database::connect(options)
         .await

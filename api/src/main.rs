@@ -11,6 +11,11 @@ use pingjia_api::service::{Actor, keys};
 use pingjia_api::{config, db, demo, http, startup, telemetry};
 use pingjia_migrations::{Migrator, MigratorTrait};
 
+/// mimalloc: the answer path allocates per request and per row; glibc's allocator
+/// took about a tenth of the CPU there (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "pingjia",
@@ -181,7 +186,7 @@ async fn serve(config: config::Config, demo: bool) -> anyhow::Result<()> {
     }
     let upkeep = startup::spawn_upkeep(conn.clone(), Duration::from_secs(300));
     tracing::info!(listen = %addr, "serving");
-    let state = startup::AppState::new(conn.clone(), &config);
+    let state = startup::AppState::new(conn.clone(), &config).await?;
     let app = startup::app(state, config.body_limit_bytes);
     startup::serve(
         listener,

@@ -13,12 +13,15 @@ use crate::http::{
     frame::Frame,
     metrics::{Metrics, RouteTemplates},
 };
+use crate::service::intake::Intake;
 use crate::service::rate_limit::Limit;
 
 /// Shared state of one app: the pool and the metrics registry. Cloning is cheap.
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// The answer writer (group commit) and its questionnaire-version cache.
+    pub intake: Intake,
     pub metrics: Metrics,
     /// Failed authentications allowed per client address and window.
     pub auth_failure_limit: Limit,
@@ -50,8 +53,10 @@ impl AppState {
         format!("{}/api/v1/public/cases/{code}", self.public_url)
     }
 
-    pub fn new(db: DatabaseConnection, config: &Config) -> Self {
-        Self {
+    /// Builds the state and starts the answer writer.
+    pub async fn new(db: DatabaseConnection, config: &Config) -> anyhow::Result<Self> {
+        Ok(Self {
+            intake: Intake::start(config).await?,
             db,
             metrics: Metrics::new(),
             auth_failure_limit: Limit {
@@ -70,7 +75,7 @@ impl AppState {
                 .trim_end_matches('/')
                 .to_owned(),
             bot_username: config.bot_username.clone().filter(|b| !b.is_empty()),
-        }
+        })
     }
 }
 

@@ -108,7 +108,13 @@ impl TestApp {
         let body_limit = config.body_limit_bytes;
         let conn = db::connect(&config).await.expect("connect");
         db::migrate(&conn).await.expect("migrate");
-        let app = startup::app(startup::AppState::new(conn.clone(), &config), body_limit).boxed();
+        let app = startup::app(
+            startup::AppState::new(conn.clone(), &config)
+                .await
+                .expect("app state"),
+            body_limit,
+        )
+        .boxed();
         Self {
             backend,
             db: conn,
@@ -125,7 +131,9 @@ impl TestApp {
             .expect("bind");
         let addr = listener.local_addr().expect("address");
         let app = startup::app(
-            startup::AppState::new(self.db.clone(), &self.config),
+            startup::AppState::new(self.db.clone(), &self.config)
+                .await
+                .expect("app state"),
             self.config.body_limit_bytes,
         );
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -433,6 +433,132 @@ async fn of_many_concurrent_submissions_exactly_one_succeeds() {
     .await;
 }
 
+/// A burst of answers to many invitations at once is committed in groups: every
+/// invitation is answered exactly once, each winner gets its own response id, and a
+/// duplicate anywhere in the burst (the same group or the next) gets 409.
+#[tokio::test]
+async fn a_burst_of_answers_stores_each_invitation_exactly_once() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agencies: Vec<i64> = agency_ids(&app, &bureau)
+            .await
+            .into_iter()
+            .take(4)
+            .collect();
+        let ent = app
+            .get("/api/v1/enterprises?page_size=1", &bureau)
+            .await
+            .expect(200);
+        let uscc = ent.body["items"][0]["uscc"].as_str().expect("uscc");
+        app.post("/api/v1/cases", &bureau, cases(&agencies, uscc))
+            .await
+            .expect(200);
+        let q = enterprise_questionnaire(&app, &bureau).await;
+        let campaign = open_campaign(&app, &bureau, q, "并发批量").await;
+        let generated = app
+            .post(
+                &format!("/api/v1/campaigns/{campaign}/invitations"),
+                &bureau,
+                json!({"seed": "7"}),
+            )
+            .await
+            .expect(201);
+        let tokens: Vec<String> = generated.body["invitations"]
+            .as_array()
+            .expect("invitations")
+            .iter()
+            .map(|i| i["token"].as_str().expect("token").to_owned())
+            .collect();
+        assert!(tokens.len() >= 30, "{} invitations", tokens.len());
+        let server = app.serve().await;
+        // Every token three times, interleaved so duplicates meet in one group and
+        // across groups; among them invalid sheets and unknown tokens, which must fail
+        // alone.
+        let mut requests: Vec<(String, Value)> = (0..3)
+            .flat_map(|round| {
+                tokens
+                    .iter()
+                    .enumerate()
+                    .map(move |(r, t)| (t.clone(), json!({"answers": answers(r + round)})))
+            })
+            .collect();
+        for (i, t) in tokens.iter().take(5).enumerate() {
+            requests.insert(7 * i + 3, (t.clone(), json!({"answers": {"attitude": 9}})));
+            requests.insert(
+                11 * i + 5,
+                (format!("unknown-{i}"), json!({"answers": answers(i)})),
+            );
+        }
+        let attempts: Vec<_> = requests
+            .into_iter()
+            .map(|(token, body)| {
+                let url = format!("/api/v1/public/invitations/{token}/responses");
+                let addr = server.addr;
+                tokio::spawn(async move { (token, post_raw(addr, &url, &body.to_string()).await) })
+            })
+            .collect();
+        let outcomes: Vec<(String, u16)> = futures::future::join_all(attempts)
+            .await
+            .into_iter()
+            .map(|r| r.expect("task"))
+            .collect();
+        for (i, token) in tokens.iter().enumerate() {
+            let statuses: Vec<u16> = outcomes
+                .iter()
+                .filter(|(t, _)| t == token)
+                .map(|(_, s)| *s)
+                .collect();
+            let count = |code: u16| statuses.iter().filter(|s| **s == code).count();
+            assert_eq!(count(201), 1, "{statuses:?}");
+            // The invalid sheet is 422 before the invitation is claimed, 409 after.
+            let refused = if i < 5 { 3 } else { 2 };
+            assert_eq!(count(409) + count(422), refused, "{statuses:?}");
+            assert!(count(422) <= 1, "{statuses:?}");
+        }
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|(t, _)| t.starts_with("unknown-"))
+                .map(|(_, s)| *s)
+                .collect::<Vec<_>>(),
+            vec![404; 5]
+        );
+        let results = app
+            .get(
+                &format!("/api/v1/campaigns/{campaign}/results?by=dimension&min_n=1"),
+                &bureau,
+            )
+            .await
+            .expect(200);
+        let overall = results
+            .body
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["dimension"] == "overall")
+            .cloned()
+            .expect("overall row");
+        assert_eq!(
+            overall["n"],
+            tokens.len(),
+            "one stored response per invitation"
+        );
+        // And every invitation now reads as used.
+        for token in tokens.iter().take(5) {
+            app.call(
+                Method::GET,
+                &format!("/api/v1/public/invitations/{token}"),
+                None,
+                None,
+            )
+            .await
+            .expect_error(409, "invitation_used");
+        }
+    })
+    .await;
+}
+
 async fn post_raw(addr: std::net::SocketAddr, path: &str, body: &str) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");

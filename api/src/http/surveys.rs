@@ -974,15 +974,17 @@ impl SurveysApi {
         id: Path<i64>,
         body: Json<SubmitAnswers>,
     ) -> Result<Created<Submitted>, WriteError> {
-        let Some(answers) = body.0.answers.as_object() else {
-            return Err(ApiError::from(ServiceError::invalid(
-                "answers",
-                "must be an object keyed by question",
-            ))
-            .into());
-        };
-        let r = surveys::answer_by_phone(&state.db, &auth.0, id.0, answers, body.0.duration_secs)
-            .await?;
+        let body = body.0;
+        let answers = answer_sheet(body.answers)?;
+        let r = surveys::answer_by_phone(
+            &state.db,
+            &state.intake,
+            &auth.0,
+            id.0,
+            answers,
+            body.duration_secs,
+        )
+        .await?;
         Ok(Created::Created(Json(Submitted {
             response_id: r.id,
             submitted_at: r.submitted_at,
@@ -1095,12 +1097,12 @@ impl PublicApi {
         state: Data<&AppState>,
         token: Path<String>,
     ) -> Result<Json<PublicSurvey>, PublicError> {
-        let i = surveys::invited(&state.db, &token.0).await?;
+        let i = surveys::invited(&state.db, &state.intake, &token.0).await?;
         Ok(Json(PublicSurvey {
             campaign: i.campaign.name,
             agency: i.agency_name,
-            version: i.version.version,
-            questions: i.questions,
+            version: i.version.model.version,
+            questions: i.version.questions.clone(),
             expires_at: i.invitation.expires_at,
         }))
     }
@@ -1121,14 +1123,10 @@ impl PublicApi {
         token: Path<String>,
         body: Json<SubmitAnswers>,
     ) -> Result<Created<Submitted>, PublicError> {
-        let Some(answers) = body.0.answers.as_object() else {
-            return Err(ApiError::from(ServiceError::invalid(
-                "answers",
-                "must be an object keyed by question",
-            ))
-            .into());
-        };
-        let r = surveys::answer(&state.db, &token.0, answers, body.0.duration_secs, "link").await?;
+        let body = body.0;
+        let answers = answer_sheet(body.answers)?;
+        let r =
+            surveys::answer(&state.intake, &token.0, answers, body.duration_secs, "link").await?;
         Ok(Created::Created(Json(Submitted {
             response_id: r.id,
             submitted_at: r.submitted_at,
@@ -1183,19 +1181,14 @@ impl PublicApi {
         >,
         body: Json<OpenAnswerBody>,
     ) -> Result<OpenAnswerCreated, PublicError> {
-        let Some(answers) = body.0.answers.as_object() else {
-            return Err(ApiError::from(ServiceError::invalid(
-                "answers",
-                "must be an object keyed by question",
-            ))
-            .into());
-        };
+        let body = body.0;
+        let answers = &answer_sheet(body.answers)?;
         let client = super::client::address(req, state.trust_forwarded_for);
         let input = surveys::OpenAnswer {
             campaign_id: id.0,
-            agency_id: body.0.agency_id,
+            agency_id: body.agency_id,
             answers,
-            duration_secs: body.0.duration_secs,
+            duration_secs: body.duration_secs,
             client: &client,
             idempotency_key: idempotency_key.0.as_deref(),
         };
@@ -1224,7 +1217,7 @@ impl PublicApi {
         token: Path<String>,
         format: Query<Option<QrFormat>>,
     ) -> Result<QrImage, PublicError> {
-        surveys::invited(&state.db, &token.0).await?;
+        surveys::invited(&state.db, &state.intake, &token.0).await?;
         let text = state
             .bot_link(&token.0)
             .unwrap_or_else(|| state.invitation_link(&token.0));
@@ -1265,5 +1258,18 @@ impl PublicApi {
             kind: c.kind,
             decision_date: c.decision_date,
         }))
+    }
+}
+
+/// The `answers` object of a submitted sheet.
+fn answer_sheet(
+    answers: serde_json::Value,
+) -> Result<serde_json::Map<String, serde_json::Value>, ServiceError> {
+    match answers {
+        serde_json::Value::Object(map) => Ok(map),
+        _ => Err(ServiceError::invalid(
+            "answers",
+            "must be an object keyed by question",
+        )),
     }
 }

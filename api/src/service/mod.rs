@@ -9,6 +9,7 @@ pub mod cases;
 pub mod enterprises;
 pub mod error;
 pub mod imports;
+pub mod intake;
 pub mod keys;
 pub mod officers;
 pub mod page;

@@ -1,6 +1,7 @@
 //! Return-visit invitations (one-time tokens), public answering and campaign results.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use rand::RngCore;
@@ -11,6 +12,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use super::campaigns::{self, Availability};
+use super::intake::{Intake, Submission, Version, check_usable};
 use super::{Actor, Scope, ServiceError, audit, questionnaires, regions};
 use crate::domain::Role;
 use crate::domain::questionnaire::{Question, answers_to_json, straight_lined, validate_answers};
@@ -321,94 +323,82 @@ pub async fn generate_invitations(
 }
 
 /// What a respondent sees for an invitation token.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Invited {
     pub invitation: invitation::Model,
     pub campaign: campaign::Model,
     pub agency_name: String,
-    pub version: questionnaire_version::Model,
-    pub questions: Vec<Question>,
+    pub version: Arc<Version>,
 }
 
-async fn load_invited(
-    db: &impl sea_orm::ConnectionTrait,
+/// The invitation behind a token with its campaign, in one query.
+async fn find_invitation(
+    db: &DatabaseConnection,
     token: &str,
-) -> Result<Invited, ServiceError> {
-    let inv = invitation::Entity::find()
+) -> Result<(invitation::Model, campaign::Model), ServiceError> {
+    match invitation::Entity::find()
         .filter(invitation::Column::TokenHash.eq(hash_token(token)))
+        .find_also_related(campaign::Entity)
         .one(db)
         .await?
-        .ok_or(ServiceError::NotFound {
+    {
+        Some((inv, Some(campaign))) => Ok((inv, campaign)),
+        _ => Err(ServiceError::NotFound {
             entity: "invitation",
-        })?;
-    load_invited_by(db, inv).await
-}
-
-async fn load_invited_by(
-    db: &impl sea_orm::ConnectionTrait,
-    inv: invitation::Model,
-) -> Result<Invited, ServiceError> {
-    let campaign = campaign::Entity::find_by_id(inv.campaign_id)
-        .one(db)
-        .await?
-        .ok_or(ServiceError::NotFound { entity: "campaign" })?;
-    let (version, questions) = questionnaires::of_campaign(db, &campaign).await?;
-    let agency_name = super::agencies::public_name(db, inv.agency_id).await?;
-    Ok(Invited {
-        invitation: inv,
-        campaign,
-        agency_name,
-        version,
-        questions,
-    })
-}
-
-fn check_usable(i: &Invited, now: DateTime<Utc>) -> Result<(), ServiceError> {
-    if i.invitation.status == "answered" {
-        return Err(ServiceError::Conflict {
-            code: "invitation_used",
-            message: "this invitation has already been answered; thank you".into(),
-        });
-    }
-    if i.invitation.status == "expired" || now >= i.invitation.expires_at {
-        return Err(ServiceError::Conflict {
-            code: "invitation_expired",
-            message: "this invitation has expired".into(),
-        });
-    }
-    match campaigns::availability(&i.campaign, now) {
-        Availability::Accepting => Ok(()),
-        other => Err(campaigns::unavailable(other)),
+        }),
     }
 }
 
 /// The questionnaire behind a token, if it can still be answered.
-pub async fn invited(db: &DatabaseConnection, token: &str) -> Result<Invited, ServiceError> {
-    let i = load_invited(db, token).await?;
-    check_usable(&i, Utc::now())?;
-    Ok(i)
+pub async fn invited(
+    db: &DatabaseConnection,
+    intake: &Intake,
+    token: &str,
+) -> Result<Invited, ServiceError> {
+    let (invitation, campaign) = find_invitation(db, token).await?;
+    check_usable(
+        &invitation.status,
+        invitation.expires_at,
+        &campaign,
+        Utc::now(),
+    )?;
+    let version = intake.version_of(db, &campaign).await?;
+    let agency_name = super::agencies::public_name(db, invitation.agency_id).await?;
+    Ok(Invited {
+        invitation,
+        campaign,
+        agency_name,
+        version,
+    })
 }
 
 /// Submits answers for a token, exactly once: of concurrent submissions one wins and
-/// the others get `invitation_used`.
+/// the others get `invitation_used`. Returns once the answer is durable.
 pub async fn answer(
-    db: &DatabaseConnection,
+    intake: &Intake,
     token: &str,
-    answers: &serde_json::Map<String, serde_json::Value>,
+    answers: serde_json::Map<String, serde_json::Value>,
     duration_secs: Option<i32>,
     channel: &str,
 ) -> Result<response::Model, ServiceError> {
-    let i = load_invited(db, token).await?;
-    store_answer(db, i, answers, duration_secs, channel).await
+    intake
+        .submit(Submission {
+            token_hash: hash_token(token),
+            answers,
+            duration_secs,
+            channel: channel.to_owned(),
+        })
+        .await
 }
 
 /// Enters answers collected by phone (电话回访) for an invitation, by id: evaluator and
 /// admin keys anywhere, bureaus in their subtree.
 pub async fn answer_by_phone(
     db: &DatabaseConnection,
+    intake: &Intake,
     actor: &Actor,
     invitation_id: i64,
-    answers: &serde_json::Map<String, serde_json::Value>,
+    answers: serde_json::Map<String, serde_json::Value>,
     duration_secs: Option<i32>,
 ) -> Result<response::Model, ServiceError> {
     if !actor.is(&[Role::Admin, Role::Bureau, Role::Evaluator]) {
@@ -416,80 +406,29 @@ pub async fn answer_by_phone(
             "only admin, bureau and evaluator keys enter phone answers",
         ));
     }
+    let not_found = || ServiceError::NotFound {
+        entity: "invitation",
+    };
     let inv = invitation::Entity::find_by_id(invitation_id)
         .one(db)
         .await?
-        .ok_or(ServiceError::NotFound {
-            entity: "invitation",
-        })?;
+        .ok_or_else(not_found)?;
     let path = super::agencies::region_path_of(db, inv.agency_id)
         .await?
-        .ok_or(ServiceError::NotFound {
-            entity: "invitation",
-        })?;
+        .ok_or_else(not_found)?;
     if !actor.covers_path(&path) {
         return Err(ServiceError::forbidden(
             "the invitation lies outside the key's scope",
         ));
     }
-    let i = load_invited_by(db, inv).await?;
-    store_answer(db, i, answers, duration_secs, "phone").await
-}
-
-async fn store_answer(
-    db: &DatabaseConnection,
-    i: Invited,
-    answers: &serde_json::Map<String, serde_json::Value>,
-    duration_secs: Option<i32>,
-    channel: &str,
-) -> Result<response::Model, ServiceError> {
-    let now = Utc::now();
-    check_usable(&i, now)?;
-    let valid = validate_answers(&i.questions, answers).map_err(ServiceError::Validation)?;
-    let txn = db.begin().await?;
-    let claimed = invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::Status,
-            sea_orm::sea_query::Expr::value("answered"),
-        )
-        .col_expr(
-            invitation::Column::AnsweredAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .col_expr(
-            invitation::Column::Channel,
-            sea_orm::sea_query::Expr::value(channel),
-        )
-        .filter(invitation::Column::Id.eq(i.invitation.id))
-        .filter(invitation::Column::Status.eq("pending"))
-        .exec(&txn)
-        .await?;
-    if claimed.rows_affected == 0 {
-        return Err(ServiceError::Conflict {
-            code: "invitation_used",
-            message: "this invitation has already been answered; thank you".into(),
-        });
-    }
-    let too_fast = duration_secs.is_some_and(|d| d < i.campaign.too_fast_secs);
-    let stored = response::ActiveModel {
-        campaign_id: Set(i.campaign.id),
-        invitation_id: Set(Some(i.invitation.id)),
-        questionnaire_version_id: Set(i.version.id),
-        agency_id: Set(i.invitation.agency_id),
-        channel: Set(channel.to_owned()),
-        answers: Set(answers_to_json(&valid)),
-        weight: Set(1.0),
-        duration_secs: Set(duration_secs),
-        straight_lining: Set(straight_lined(&i.questions, &valid, 8)),
-        too_fast: Set(too_fast),
-        submitted_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await
-    .map_err(|e| ServiceError::from_unique(e, "this invitation has already been answered"))?;
-    txn.commit().await?;
-    Ok(stored)
+    intake
+        .submit(Submission {
+            token_hash: inv.token_hash,
+            answers,
+            duration_secs,
+            channel: "phone".to_owned(),
+        })
+        .await
 }
 
 /// A pending invitation for a phone visit, with what the caller needs.

@@ -1,0 +1,507 @@
+//! 答卷入库: durable intake of invitation answers by group commit.
+//!
+//! Each app runs one writer task. It takes every answer that is waiting (up to
+//! [`MAX_GROUP`]) and, in one transaction, claims their invitations with one
+//! conditional `UPDATE … RETURNING` (pending, not expired, campaign open), validates
+//! each sheet against its questionnaire version (cached: published versions and a
+//! campaign's version never change), stores the responses with one multi-row
+//! `INSERT … RETURNING id`, commits, and only then answers each submitter.
+//!
+//! Under load one commit (one fsync) carries many answers; a lone answer is committed
+//! at once, so nothing waits for a timer. An answer is never acknowledged before its
+//! transaction is durable, and a group whose transaction fails is retried answer by
+//! answer so that one bad answer cannot fail the others. Exactly-once rests on the
+//! claim: only a `pending` invitation is claimed, inside the transaction that stores
+//! the response, so no interleaving (another replica, the expiry task) can store an
+//! answer twice. Tried and dropped: a separate lookup before the claim (a third of
+//! the writer's time) and checking the next group while the previous one commits
+//! (smaller groups, lower throughput).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbErr, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter, QueryTrait,
+    TransactionTrait,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use super::ServiceError;
+use super::campaigns::{self, Availability};
+use crate::config::Config;
+use crate::domain::questionnaire::{Question, answers_to_json, straight_lined, validate_answers};
+use crate::store::{campaign, invitation, questionnaire_version, response};
+
+/// The most answers committed in one transaction.
+pub const MAX_GROUP: usize = 256;
+
+/// Answers on at least this many Likert items, all the same, are flagged as
+/// straight-lining.
+const STRAIGHT_LINE_MIN_ITEMS: usize = 8;
+
+/// One answer sheet for an invitation.
+pub struct Submission {
+    /// SHA-256 of the invitation token (see `surveys::hash_token`).
+    pub token_hash: String,
+    /// `{question_key: answer}` as submitted.
+    pub answers: serde_json::Map<String, serde_json::Value>,
+    pub duration_secs: Option<i32>,
+    /// The channel the answer came through (link, bot, phone…).
+    pub channel: String,
+}
+
+/// A published questionnaire version with its parsed questions.
+pub struct Version {
+    pub model: questionnaire_version::Model,
+    pub questions: Vec<Question>,
+}
+
+type Outcome = Result<response::Model, ServiceError>;
+type Job = (Submission, oneshot::Sender<Outcome>);
+type Versions = Arc<Mutex<HashMap<i64, Arc<Version>>>>;
+
+/// Handle to the app's answer writer and its cache of published questionnaire
+/// versions. Cloning is cheap; the writer stops when the last handle is dropped,
+/// after committing what it was given.
+#[derive(Clone)]
+pub struct Intake {
+    queue: mpsc::Sender<Job>,
+    versions: Versions,
+}
+
+impl Intake {
+    /// Starts the writer on a thread of its own (a single-threaded runtime) with its
+    /// own database connection: on the shared runtime each of its round trips queued
+    /// behind the HTTP tasks, and the groups' turnaround, not the CPU, bounded the
+    /// answer rate. Returns once the writer's connection is open.
+    pub async fn start(config: &Config) -> anyhow::Result<Self> {
+        let (queue, jobs) = mpsc::channel(4 * MAX_GROUP);
+        let versions = Versions::default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (opened, open) = oneshot::channel();
+        let (config, cache) = (config.clone(), versions.clone());
+        std::thread::Builder::new()
+            .name("answer-writer".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match crate::db::connect_writer(&config).await {
+                        Ok(db) => {
+                            let _ = opened.send(Ok(()));
+                            run(&db, cache, jobs).await;
+                            if let Err(e) = db.close().await {
+                                tracing::warn!(error = %e, "closing the answer writer's connection");
+                            }
+                        }
+                        Err(e) => {
+                            let _ = opened.send(Err(e));
+                        }
+                    }
+                })
+            })?;
+        open.await
+            .map_err(|_| anyhow::anyhow!("the answer writer did not start"))??;
+        Ok(Self { queue, versions })
+    }
+
+    /// Stores one answer sheet; returns once it is durable, or why it was refused
+    /// (unknown token, `invitation_used`, `invitation_expired`, campaign not open, or
+    /// the questions the answers break).
+    pub async fn submit(&self, submission: Submission) -> Outcome {
+        let (reply, outcome) = oneshot::channel();
+        self.queue
+            .send((submission, reply))
+            .await
+            .map_err(|_| anyhow::anyhow!("the answer writer has stopped"))?;
+        outcome
+            .await
+            .map_err(|_| anyhow::anyhow!("the answer writer stopped before answering"))?
+    }
+
+    /// The questionnaire version a campaign surveys, from the cache after first use.
+    pub async fn version_of(
+        &self,
+        db: &impl ConnectionTrait,
+        campaign: &campaign::Model,
+    ) -> Result<Arc<Version>, ServiceError> {
+        version_of(&self.versions, db, campaign).await
+    }
+}
+
+async fn version_of(
+    versions: &Versions,
+    db: &impl ConnectionTrait,
+    campaign: &campaign::Model,
+) -> Result<Arc<Version>, ServiceError> {
+    let id = campaign.questionnaire_version_id;
+    let cached = versions.lock().ok().and_then(|v| v.get(&id).cloned());
+    if let Some(v) = cached {
+        return Ok(v);
+    }
+    let (model, questions) = super::questionnaires::of_campaign(db, campaign).await?;
+    let v = Arc::new(Version { model, questions });
+    if let Ok(mut versions) = versions.lock() {
+        versions.insert(id, v.clone());
+    }
+    Ok(v)
+}
+
+/// Whether an invitation (and its campaign) can take an answer at `now`.
+pub(crate) fn check_usable(
+    status: &str,
+    expires_at: DateTime<Utc>,
+    campaign: &campaign::Model,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    if status == "answered" {
+        return Err(used());
+    }
+    if status == "expired" || now >= expires_at {
+        return Err(expired());
+    }
+    match campaigns::availability(campaign, now) {
+        Availability::Accepting => Ok(()),
+        other => Err(campaigns::unavailable(other)),
+    }
+}
+
+fn used() -> ServiceError {
+    ServiceError::Conflict {
+        code: "invitation_used",
+        message: "this invitation has already been answered; thank you".into(),
+    }
+}
+
+fn expired() -> ServiceError {
+    ServiceError::Conflict {
+        code: "invitation_expired",
+        message: "this invitation has expired".into(),
+    }
+}
+
+fn unknown() -> ServiceError {
+    ServiceError::NotFound {
+        entity: "invitation",
+    }
+}
+
+async fn run(db: &DatabaseConnection, versions: Versions, mut jobs: mpsc::Receiver<Job>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    let mut campaigns = Campaigns::default();
+    while jobs.recv_many(&mut group, MAX_GROUP).await > 0 {
+        let (subs, replies): (Vec<Submission>, Vec<_>) = group.drain(..).unzip();
+        let mut writer = Writer {
+            db,
+            versions: &versions,
+            campaigns: &mut campaigns,
+        };
+        let outcomes = match writer.write(&subs).await {
+            Ok(outcomes) => outcomes,
+            Err(err) if subs.len() > 1 => {
+                tracing::warn!(error = %err, answers = subs.len(), "group commit failed; committing its answers one by one");
+                let mut outcomes = Vec::with_capacity(subs.len());
+                for one in subs.chunks(1) {
+                    outcomes.push(match writer.write(one).await {
+                        Ok(mut o) => o.pop().unwrap_or_else(|| Err(unknown())),
+                        Err(err) => Err(stored_error(err)),
+                    });
+                }
+                outcomes
+            }
+            Err(err) => vec![Err(stored_error(err))],
+        };
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+            // A submitter that went away still had its answer stored.
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+fn stored_error(err: DbErr) -> ServiceError {
+    ServiceError::from_unique(err, "this invitation has already been answered")
+}
+
+/// What answering needs of a campaign. None of it changes once a campaign exists
+/// (campaigns only change status), so the writer keeps it; whether the campaign
+/// accepts answers is checked in SQL by every claim.
+struct Surveyed {
+    too_fast_secs: i32,
+    version: Arc<Version>,
+}
+
+type Campaigns = HashMap<i64, Arc<Surveyed>>;
+
+/// An invitation as its claim returned it.
+#[derive(Debug, FromQueryResult)]
+struct Claimed {
+    id: i64,
+    token_hash: String,
+    campaign_id: i64,
+    agency_id: i64,
+}
+
+/// The writer's view of the database for one group.
+struct Writer<'a> {
+    db: &'a DatabaseConnection,
+    versions: &'a Versions,
+    campaigns: &'a mut Campaigns,
+}
+
+impl Writer<'_> {
+    /// Claims, validates and stores a group in one transaction; the outcomes are in
+    /// `subs` order.
+    ///
+    /// The claim comes first (`UPDATE … WHERE token_hash IN … AND status = 'pending'
+    /// AND not expired AND the campaign is open RETURNING …`), so the common case costs
+    /// one statement before the insert. A claimed sheet that fails validation rolls the
+    /// attempt back and the group is claimed again without it (validation does not
+    /// change, so the second attempt stores the rest).
+    async fn write(&mut self, subs: &[Submission]) -> Result<Vec<Outcome>, DbErr> {
+        let mut outcomes: Vec<Option<Outcome>> = subs.iter().map(|_| None).collect();
+        // Of several answers to one invitation in a group only the first may claim it.
+        let mut first: HashMap<&str, usize> = HashMap::with_capacity(subs.len());
+        for (i, sub) in subs.iter().enumerate() {
+            if first.contains_key(sub.token_hash.as_str()) {
+                outcomes[i] = Some(Err(used()));
+            } else {
+                first.insert(&sub.token_hash, i);
+            }
+        }
+        loop {
+            let now = Utc::now();
+            let txn = self.db.begin().await?;
+            let claimed = claim(&txn, subs, &first, now).await?;
+            let mut rows = Vec::with_capacity(claimed.len());
+            let mut invalid = Vec::new();
+            for c in &claimed {
+                let index = first[c.token_hash.as_str()];
+                match self.prepare(&txn, c, &subs[index], now).await? {
+                    Ok(row) => rows.push((index, row)),
+                    Err(e) => invalid.push((index, e)),
+                }
+            }
+            if !invalid.is_empty() {
+                txn.rollback().await?;
+                for (index, e) in invalid {
+                    first.remove(subs[index].token_hash.as_str());
+                    outcomes[index] = Some(Err(e));
+                }
+                continue;
+            }
+            let refused: Vec<(&str, usize)> = {
+                let got: HashSet<&str> = claimed.iter().map(|c| c.token_hash.as_str()).collect();
+                first
+                    .iter()
+                    .filter(|(h, _)| !got.contains(*h))
+                    .map(|(h, i)| (*h, *i))
+                    .collect()
+            };
+            for (index, outcome) in insert(&txn, rows).await? {
+                outcomes[index] = Some(outcome);
+            }
+            txn.commit().await?;
+            for (index, why) in self.refusals(&refused, now).await? {
+                outcomes[index] = Some(Err(why));
+            }
+            return Ok(outcomes
+                .into_iter()
+                .map(|o| o.unwrap_or_else(|| Err(unknown())))
+                .collect());
+        }
+    }
+
+    /// Validates a claimed sheet: the response to store (id unset), or why not.
+    async fn prepare(
+        &mut self,
+        txn: &DatabaseTransaction,
+        c: &Claimed,
+        sub: &Submission,
+        now: DateTime<Utc>,
+    ) -> Result<Result<response::Model, ServiceError>, DbErr> {
+        let surveyed = match self.surveyed(txn, c.campaign_id).await {
+            Ok(s) => s,
+            Err(ServiceError::Internal(e)) => return Err(DbErr::Custom(format!("{e:#}"))),
+            Err(e) => return Ok(Err(e)),
+        };
+        let version = &surveyed.version;
+        let valid = match validate_answers(&version.questions, &sub.answers) {
+            Ok(valid) => valid,
+            Err(fields) => return Ok(Err(ServiceError::Validation(fields))),
+        };
+        Ok(Ok(response::Model {
+            id: 0,
+            campaign_id: c.campaign_id,
+            invitation_id: Some(c.id),
+            questionnaire_version_id: version.model.id,
+            agency_id: c.agency_id,
+            channel: sub.channel.clone(),
+            answers: answers_to_json(&valid),
+            weight: 1.0,
+            duration_secs: sub.duration_secs,
+            straight_lining: straight_lined(&version.questions, &valid, STRAIGHT_LINE_MIN_ITEMS),
+            too_fast: sub
+                .duration_secs
+                .is_some_and(|d| d < surveyed.too_fast_secs),
+            submitted_at: now,
+        }))
+    }
+
+    /// A campaign's answering facts, from the writer's cache after first use.
+    async fn surveyed(
+        &mut self,
+        txn: &DatabaseTransaction,
+        campaign_id: i64,
+    ) -> Result<Arc<Surveyed>, ServiceError> {
+        if let Some(s) = self.campaigns.get(&campaign_id) {
+            return Ok(s.clone());
+        }
+        let campaign = campaign::Entity::find_by_id(campaign_id)
+            .one(txn)
+            .await?
+            .ok_or(ServiceError::NotFound { entity: "campaign" })?;
+        let s = Arc::new(Surveyed {
+            too_fast_secs: campaign.too_fast_secs,
+            version: version_of(self.versions, txn, &campaign).await?,
+        });
+        self.campaigns.insert(campaign_id, s.clone());
+        Ok(s)
+    }
+
+    /// Why each unclaimed sheet was refused: unknown token, used, expired, or the
+    /// campaign not open.
+    async fn refusals(
+        &self,
+        refused: &[(&str, usize)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(usize, ServiceError)>, DbErr> {
+        if refused.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found: HashMap<String, (invitation::Model, Option<campaign::Model>)> =
+            invitation::Entity::find()
+                .filter(invitation::Column::TokenHash.is_in(refused.iter().map(|(h, _)| *h)))
+                .find_also_related(campaign::Entity)
+                .all(self.db)
+                .await?
+                .into_iter()
+                .map(|(inv, c)| (inv.token_hash.clone(), (inv, c)))
+                .collect();
+        Ok(refused
+            .iter()
+            .map(|(hash, index)| {
+                let why = match found.get(*hash) {
+                    Some((inv, Some(c))) => check_usable(&inv.status, inv.expires_at, c, now)
+                        .err()
+                        // Claimable now but not a moment ago: answered meanwhile.
+                        .unwrap_or_else(used),
+                    _ => unknown(),
+                };
+                (*index, why)
+            })
+            .collect())
+    }
+}
+
+/// Claims the pending, unexpired invitations of open campaigns among the group's
+/// first sheets, one statement per channel; returns what the answers need.
+async fn claim(
+    txn: &DatabaseTransaction,
+    subs: &[Submission],
+    first: &HashMap<&str, usize>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Claimed>, DbErr> {
+    let mut by_channel: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (hash, index) in first {
+        by_channel
+            .entry(subs[*index].channel.as_str())
+            .or_default()
+            .push(hash);
+    }
+    let mut claimed = Vec::with_capacity(first.len());
+    for (channel, hashes) in by_channel {
+        // A correlated EXISTS, not `campaign_id IN (…)`: with an IN the planner may
+        // prefer the campaign index over the token index and scan the whole campaign.
+        let open = Query::select()
+            .expr(Expr::val(1))
+            .from(campaign::Entity)
+            .and_where(
+                Expr::col((campaign::Entity, campaign::Column::Id))
+                    .equals((invitation::Entity, invitation::Column::CampaignId)),
+            )
+            .and_where(campaign::Column::Status.eq(campaigns::OPEN))
+            .and_where(campaign::Column::OpensAt.lte(now))
+            .and_where(campaign::Column::ClosesAt.gt(now))
+            .to_owned();
+        let mut update = invitation::Entity::update_many()
+            .col_expr(invitation::Column::Status, Expr::value("answered"))
+            .col_expr(invitation::Column::AnsweredAt, Expr::value(now))
+            .col_expr(invitation::Column::Channel, Expr::value(channel))
+            .filter(invitation::Column::TokenHash.is_in(padded(hashes)))
+            .filter(invitation::Column::Status.eq("pending"))
+            .filter(invitation::Column::ExpiresAt.gt(now))
+            .filter(Expr::exists(open))
+            .into_query();
+        update.returning(Query::returning().columns([
+            invitation::Column::Id,
+            invitation::Column::TokenHash,
+            invitation::Column::CampaignId,
+            invitation::Column::AgencyId,
+        ]));
+        for row in txn.query_all(&update).await? {
+            claimed.push(Claimed::from_query_result(&row, "")?);
+        }
+    }
+    Ok(claimed)
+}
+
+/// The list padded to a power of two by repeating its last element, so that the
+/// database sees few distinct statements (and its statement cache keeps them).
+fn padded(mut list: Vec<&str>) -> Vec<&str> {
+    if let Some(last) = list.last().copied() {
+        list.resize(list.len().next_power_of_two(), last);
+    }
+    list
+}
+
+/// Inserts the responses with one statement returning only their keys.
+async fn insert(
+    txn: &DatabaseTransaction,
+    rows: Vec<(usize, response::Model)>,
+) -> Result<Vec<(usize, Outcome)>, DbErr> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut insert = response::Entity::insert_many(rows.iter().map(|(_, row)| {
+        let mut row = row.clone().into_active_model();
+        row.id = NotSet;
+        row
+    }))
+    .into_query();
+    insert.returning(
+        Query::returning().columns([response::Column::Id, response::Column::InvitationId]),
+    );
+    let keys: HashMap<i64, i64> = txn
+        .query_all(&insert)
+        .await?
+        .into_iter()
+        .map(|k| Ok((k.try_get_by_index(1)?, k.try_get_by_index(0)?)))
+        .collect::<Result<_, DbErr>>()?;
+    // RETURNING rows come in no promised order; each carries its invitation.
+    Ok(rows
+        .into_iter()
+        .map(|(index, mut row)| {
+            let outcome = match row.invitation_id.and_then(|i| keys.get(&i)) {
+                Some(id) => {
+                    row.id = *id;
+                    Ok(row)
+                }
+                None => Err(anyhow::anyhow!("an inserted response returned no key").into()),
+            };
+            (index, outcome)
+        })
+        .collect())
+}
