@@ -23,16 +23,26 @@ use secrecy::SecretString;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+/// mimalloc: the answer path allocates per request and per row; glibc's allocator
+/// took about a tenth of the CPU there (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[handler]
 fn echo(body: Json<serde_json::Value>) -> Json<serde_json::Value> {
     body
 }
 
-/// Sends `requests` (path, body) over one keep-alive connection; returns latencies.
-async fn drive(addr: SocketAddr, requests: Vec<(String, String)>) -> anyhow::Result<Vec<Duration>> {
-    let stream = TcpStream::connect(addr).await?;
+/// Sends `requests` (path, body) over one keep-alive connection, once `start` says
+/// go; returns latencies.
+async fn drive(
+    stream: TcpStream,
+    start: std::sync::Arc<tokio::sync::Barrier>,
+    requests: Vec<(String, String)>,
+) -> anyhow::Result<Vec<Duration>> {
     stream.set_nodelay(true)?;
     let (read, mut write) = stream.into_split();
+    start.wait().await;
     let mut read = BufReader::new(read);
     let mut latencies = Vec::with_capacity(requests.len());
     for (path, body) in requests {
@@ -67,7 +77,8 @@ async fn drive(addr: SocketAddr, requests: Vec<(String, String)>) -> anyhow::Res
     Ok(latencies)
 }
 
-/// Runs all requests over `connections` connections; returns (seconds, latencies).
+/// Runs all requests over `connections` connections, all opened before the clock
+/// starts; returns (seconds, latencies).
 async fn load(
     addr: SocketAddr,
     requests: Vec<(String, String)>,
@@ -77,11 +88,14 @@ async fn load(
     for (i, r) in requests.into_iter().enumerate() {
         shares[i % connections].push(r);
     }
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(connections + 1));
+    let mut tasks = Vec::with_capacity(connections);
+    for share in shares {
+        let stream = TcpStream::connect(addr).await?;
+        tasks.push(tokio::spawn(drive(stream, start.clone(), share)));
+    }
+    start.wait().await;
     let started = Instant::now();
-    let tasks: Vec<_> = shares
-        .into_iter()
-        .map(|s| tokio::spawn(drive(addr, s)))
-        .collect();
     let mut all = Vec::new();
     for t in tasks {
         all.extend(t.await??);
@@ -117,11 +131,13 @@ fn report(
 async fn main() -> anyhow::Result<()> {
     let mut answers = 20_000usize;
     let mut connections = 16usize;
+    let mut direct = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "--answers" => answers = args.next().unwrap_or_default().parse()?,
             "--connections" => connections = args.next().unwrap_or_default().parse()?,
+            "--direct" => direct = true,
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
@@ -213,10 +229,53 @@ async fn main() -> anyhow::Result<()> {
         requests.len()
     )?;
 
+    if direct {
+        // The writer alone, without HTTP: as many submitters as connections.
+        let intake = pingjia_api::service::intake::Intake::start(&config).await?;
+        let answers: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str::<serde_json::Value>(&body)?["answers"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+        let mut shares: Vec<Vec<String>> = (0..connections).map(|_| Vec::new()).collect();
+        for (i, inv) in generated.issued.iter().enumerate() {
+            shares[i % connections].push(inv.token.clone());
+        }
+        let started = Instant::now();
+        let tasks: Vec<_> = shares
+            .into_iter()
+            .map(|tokens| {
+                let (intake, answers) = (intake.clone(), answers.clone());
+                tokio::spawn(async move {
+                    let mut latencies = Vec::with_capacity(tokens.len());
+                    for token in tokens {
+                        let t = Instant::now();
+                        surveys::answer(&intake, &token, answers.clone(), Some(95), "link")
+                            .await
+                            .map_err(|e| anyhow::anyhow!("{e}"))?;
+                        latencies.push(t.elapsed());
+                    }
+                    anyhow::Ok(latencies)
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await??);
+        }
+        report(
+            &mut out,
+            "writer alone (no HTTP)",
+            started.elapsed().as_secs_f64(),
+            all,
+        )?;
+        return Ok(());
+    }
+
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let app = startup::app(
-        startup::AppState::new(conn.clone(), &config),
+        startup::AppState::new(conn.clone(), &config).await?,
         config.body_limit_bytes,
     );
     tokio::spawn(startup::serve(
