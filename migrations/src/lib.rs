@@ -8,6 +8,7 @@ mod m20261124_000002_rate_limits;
 mod m20261124_000003_surveys;
 mod m20261124_000004_idempotency;
 mod m20261124_000005_quotas;
+mod m20261124_000006_response_order;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_surveys::Migration),
             Box::new(m20261124_000004_idempotency::Migration),
             Box::new(m20261124_000005_quotas::Migration),
+            Box::new(m20261124_000006_response_order::Migration),
         ]
     }
 }
