@@ -72,33 +72,35 @@ impl Metrics {
 /// labels stay few and carry no identifiers.
 #[derive(Debug, Clone, Default)]
 pub struct RouteTemplates {
-    templates: Vec<Vec<String>>,
+    /// Each template's segments and its label, most literal segments first, so the
+    /// first match is the best one.
+    templates: Vec<(Vec<String>, std::sync::Arc<str>)>,
 }
 
 impl RouteTemplates {
     pub fn new<I: IntoIterator<Item = String>>(paths: I) -> Self {
-        Self {
-            templates: paths
-                .into_iter()
-                .map(|p| p.split('/').map(str::to_owned).collect())
-                .collect(),
-        }
+        let mut templates: Vec<(Vec<String>, std::sync::Arc<str>)> = paths
+            .into_iter()
+            .map(|p| (p.split('/').map(str::to_owned).collect(), p.into()))
+            .collect();
+        let literal = |t: &[String]| t.iter().filter(|s| !s.starts_with('{')).count();
+        templates.sort_by_key(|(t, _)| std::cmp::Reverse(literal(t)));
+        Self { templates }
     }
 
-    /// The best-matching template (most literal segments), or `unmatched`.
-    pub fn label(&self, path: &str) -> String {
-        let segments: Vec<&str> = path.split('/').collect();
+    /// The best-matching template (most literal segments), or `unmatched`. Called on
+    /// every request: no allocation.
+    pub fn label(&self, path: &str) -> std::sync::Arc<str> {
+        let segments = path.split('/').count();
         self.templates
             .iter()
-            .filter(|t| {
-                t.len() == segments.len()
+            .find(|(t, _)| {
+                t.len() == segments
                     && t.iter()
-                        .zip(&segments)
+                        .zip(path.split('/'))
                         .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()))
             })
-            .max_by_key(|t| t.iter().filter(|s| !s.starts_with('{')).count())
-            .map(|t| t.join("/"))
-            .unwrap_or_else(|| "unmatched".to_owned())
+            .map_or_else(|| "unmatched".into(), |(_, label)| label.clone())
     }
 }
 
@@ -113,10 +115,10 @@ mod tests {
             "/a/search".to_owned(),
             "/b".to_owned(),
         ]);
-        assert_eq!(t.label("/a/7"), "/a/{id}");
-        assert_eq!(t.label("/a/search"), "/a/search");
-        assert_eq!(t.label("/b"), "/b");
-        assert_eq!(t.label("/nope"), "unmatched");
-        assert_eq!(t.label("/a/"), "unmatched");
+        assert_eq!(&*t.label("/a/7"), "/a/{id}");
+        assert_eq!(&*t.label("/a/search"), "/a/search");
+        assert_eq!(&*t.label("/b"), "/b");
+        assert_eq!(&*t.label("/nope"), "unmatched");
+        assert_eq!(&*t.label("/a/"), "unmatched");
     }
 }
