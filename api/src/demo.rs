@@ -5,8 +5,10 @@
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use crate::domain::{AgencyDomain, RegionLevel, Uscc};
-use crate::service::{Actor, ServiceError, agencies, enterprises, officers, regions};
-use crate::store::region;
+use crate::service::{
+    Actor, ServiceError, agencies, campaigns, enterprises, officers, questionnaires, regions,
+};
+use crate::store::{campaign, region};
 
 /// Demo regions: (code, name, level, parent).
 const REGIONS: &[(&str, &str, RegionLevel, Option<&str>)] = &[
@@ -174,4 +176,45 @@ pub async fn load_if_empty(db: &DatabaseConnection) -> Result<Option<Loaded>, Se
         loaded.enterprises += 1;
     }
     Ok(Some(loaded))
+}
+
+/// An open campaign of the built-in enterprise return-visit questionnaire over the
+/// whole demo city (`mode` invitation or open), open from an hour ago for 30 days.
+/// For benchmarks and walkthroughs on demo data.
+pub async fn open_campaign(
+    db: &DatabaseConnection,
+    name: &str,
+    mode: &str,
+) -> Result<campaign::Model, ServiceError> {
+    let actor = Actor::cli();
+    let all = questionnaires::list(db, &actor).await?;
+    let enterprise = all
+        .iter()
+        .find(|w| w.questionnaire.key == "enterprise_return_visit")
+        .ok_or(ServiceError::NotFound {
+            entity: "questionnaire",
+        })?;
+    let now = chrono::Utc::now();
+    let today = now.date_naive();
+    let created = campaigns::create(
+        db,
+        &actor,
+        campaigns::NewCampaign {
+            name: name.to_owned(),
+            questionnaire_id: enterprise.questionnaire.id,
+            version: 1,
+            region_code: "320700".into(),
+            agency_ids: None,
+            mode: mode.to_owned(),
+            period_start: today,
+            period_end: today,
+            opens_at: now - chrono::Duration::hours(1),
+            closes_at: now + chrono::Duration::days(30),
+            too_fast_secs: None,
+            quotas: Vec::new(),
+        },
+    )
+    .await?;
+    campaigns::transition(db, &actor, created.id, campaigns::OPEN).await?;
+    Ok(created)
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use pingjia_api::config::Config;
-use pingjia_api::service::{Actor, campaigns, cases, questionnaires, surveys};
+use pingjia_api::service::{Actor, cases, surveys};
 use pingjia_api::{db, demo, startup};
 use poem::{EndpointExt, Route, handler, post, web::Json};
 use secrecy::SecretString;
@@ -177,34 +177,7 @@ async fn main() -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    let q = questionnaires::list(&conn, &actor)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let enterprise = q
-        .iter()
-        .find(|w| w.questionnaire.key == "enterprise_return_visit")
-        .ok_or_else(|| anyhow::anyhow!("built-in questionnaire missing"))?;
-    let campaign = campaigns::create(
-        &conn,
-        &actor,
-        campaigns::NewCampaign {
-            name: "benchmark".into(),
-            questionnaire_id: enterprise.questionnaire.id,
-            version: 1,
-            region_code: "320700".into(),
-            agency_ids: None,
-            mode: "invitation".into(),
-            period_start: today,
-            period_end: today,
-            opens_at: Utc::now() - chrono::Duration::hours(1),
-            closes_at: Utc::now() + chrono::Duration::days(30),
-            too_fast_secs: None,
-            quotas: Vec::new(),
-        },
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    campaigns::transition(&conn, &actor, campaign.id, campaigns::OPEN)
+    let campaign = demo::open_campaign(&conn, "benchmark", "invitation")
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let generated = surveys::generate_invitations(&conn, &actor, campaign.id, |_| {}, Some(1))
