@@ -2,6 +2,7 @@
 
 pub mod agency_domain;
 pub mod builtin;
+pub mod calendar;
 pub mod qr;
 pub mod questionnaire;
 pub mod region;

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -15,6 +15,7 @@ use super::campaigns::{self, Availability};
 use super::intake::{Intake, Submission, Version, check_usable};
 use super::{Actor, Scope, ServiceError, audit, questionnaires, regions};
 use crate::domain::Role;
+use crate::domain::calendar::end_of_shanghai_day;
 use crate::domain::questionnaire::{Question, answers_to_json, straight_lined, validate_answers};
 use crate::store::{agency, campaign, case, invitation, questionnaire_version, response};
 
@@ -175,11 +176,9 @@ fn new_token() -> String {
     hex::encode(bytes)
 }
 
-/// End of `date + days` in Asia/Shanghai (UTC+8, no daylight saving).
+/// End of `date + days` in Asia/Shanghai.
 fn window_end(date: chrono::NaiveDate, days: i64) -> DateTime<Utc> {
-    // Midnight after the last day, Shanghai time, is 16:00 UTC of the last day.
-    let midnight = (date + Duration::days(days + 1)).and_time(NaiveTime::MIN);
-    Utc.from_utc_datetime(&midnight) - Duration::hours(8)
+    end_of_shanghai_day(date + Duration::days(days))
 }
 
 fn is_priority(c: &case::Model) -> bool {
