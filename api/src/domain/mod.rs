@@ -7,6 +7,7 @@ pub mod qr;
 pub mod questionnaire;
 pub mod region;
 pub mod role;
+pub mod ticket;
 pub mod uscc;
 
 pub use agency_domain::AgencyDomain;
