@@ -41,6 +41,11 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Telegram bot username for deep links (`https://t.me/<bot>?start=<token>`).
     pub bot_username: Option<String>,
+    /// Key sealing reporters' names and phone numbers (64 hex characters). When
+    /// absent, the key is read from `contact_key_file`, created there on first start.
+    pub contact_key: Option<SecretString>,
+    /// Where the contact key lives when `contact_key` is not given.
+    pub contact_key_file: std::path::PathBuf,
     pub db: DbConfig,
 }
 
@@ -75,6 +80,8 @@ impl Default for Config {
             trust_forwarded_for: false,
             public_url: None,
             bot_username: None,
+            contact_key: None,
+            contact_key_file: "pingjia.contact.key".into(),
             db: DbConfig::default(),
         }
     }
@@ -134,6 +141,46 @@ pub fn from_figment(figment: Figment) -> anyhow::Result<(Config, Vec<String>)> {
     let config: Config = serde_ignored::deserialize(&value, |path| unknown.push(path.to_string()))
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     Ok((config, unknown))
+}
+
+impl Config {
+    /// The contact-data cipher: from `contact_key`, else from `contact_key_file`,
+    /// which is created with a new random key (mode 0600) if it does not exist.
+    pub fn contact_cipher(&self) -> anyhow::Result<crate::domain::contact::ContactCipher> {
+        use crate::domain::contact::ContactCipher;
+        use secrecy::ExposeSecret;
+        let from = |hex: &str, whence: &str| {
+            ContactCipher::from_hex(hex).map_err(|e| anyhow::anyhow!("{whence}: {e}"))
+        };
+        if let Some(key) = &self.contact_key {
+            return from(key.expose_secret(), "contact_key");
+        }
+        let path = &self.contact_key_file;
+        match std::fs::read_to_string(path) {
+            Ok(hex) => from(&hex, &path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let hex = ContactCipher::generate_hex();
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let mut file = options.open(path).map_err(|e| {
+                    anyhow::anyhow!("cannot create the contact key file {}: {e}", path.display())
+                })?;
+                std::io::Write::write_all(&mut file, hex.as_bytes())?;
+                file.sync_all()?;
+                tracing::warn!(
+                    file = %path.display(),
+                    "created a new contact-data key; back it up with the database: without it reporters' contact data cannot be read"
+                );
+                from(&hex, &path.display().to_string())
+            }
+            Err(e) => Err(anyhow::anyhow!(
+                "cannot read the contact key file {}: {e}",
+                path.display()
+            )),
+        }
+    }
 }
 
 #[cfg(test)]

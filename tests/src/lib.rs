@@ -287,7 +287,10 @@ where
 {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-    let mut config = Config::default();
+    let mut config = Config {
+        contact_key: Some(pingjia_api::domain::contact::ContactCipher::generate_hex().into()),
+        ..Config::default()
+    };
     configure(&mut config);
     let app = TestApp::over(Backend::Sqlite, url, Some(dir), config.clone()).await;
     run(test(app)).await;

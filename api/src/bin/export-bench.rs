@@ -129,6 +129,7 @@ async fn main() -> anyhow::Result<()> {
             "sqlite://{}?mode=rwc",
             dir.path().join("bench.db").display()
         )),
+        contact_key: Some(pingjia_api::domain::contact::ContactCipher::generate_hex().into()),
         ..Config::default()
     };
     let conn = db::connect(&config).await?;
