@@ -8,6 +8,8 @@ use poem::{Endpoint, EndpointExt, Response, Route, Server};
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
+use crate::domain::calendar::WorkCalendar;
+use crate::domain::contact::ContactCipher;
 use crate::http::{
     self,
     frame::Frame,
@@ -22,6 +24,10 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// The answer writer (group commit) and its questionnaire-version cache.
     pub intake: Intake,
+    /// Seals and opens reporters' contact data.
+    pub contacts: ContactCipher,
+    /// Working days for ticket deadlines.
+    pub calendar: std::sync::Arc<WorkCalendar>,
     pub metrics: Metrics,
     /// Failed authentications allowed per client address and window.
     pub auth_failure_limit: Limit,
@@ -57,6 +63,8 @@ impl AppState {
     pub async fn new(db: DatabaseConnection, config: &Config) -> anyhow::Result<Self> {
         Ok(Self {
             intake: Intake::start(config).await?,
+            contacts: config.contact_cipher()?,
+            calendar: std::sync::Arc::new(WorkCalendar::official()),
             db,
             metrics: Metrics::new(),
             auth_failure_limit: Limit {

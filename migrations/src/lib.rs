@@ -9,6 +9,7 @@ mod m20261124_000003_surveys;
 mod m20261124_000004_idempotency;
 mod m20261124_000005_quotas;
 mod m20261124_000006_response_order;
+mod m20261124_000007_tickets;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_idempotency::Migration),
             Box::new(m20261124_000005_quotas::Migration),
             Box::new(m20261124_000006_response_order::Migration),
+            Box::new(m20261124_000007_tickets::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ pub mod ops;
 pub mod questionnaires;
 pub mod regions;
 pub mod surveys;
+pub mod tickets;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -35,7 +36,10 @@ pub enum ApiTags {
     Questionnaires,
     /// 调查批次与执法案件: campaigns, cases, invitations and results.
     Surveys,
-    /// For respondents, no key: invitations, answers, case codes.
+    /// 工单: complaints, reports, suggestions and praise, and their workflow.
+    Tickets,
+    /// For respondents and reporters, no key: invitations, answers, case codes,
+    /// ticket status.
     Public,
     /// 全过程留痕: who changed what, when.
     Audit,
@@ -53,6 +57,8 @@ pub type Apis = (
     questionnaires::QuestionnairesApi,
     surveys::SurveysApi,
     surveys::PublicApi,
+    tickets::TicketsApi,
+    tickets::PublicTicketsApi,
     audit::AuditApi,
 );
 
@@ -68,6 +74,8 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
             questionnaires::QuestionnairesApi,
             surveys::SurveysApi,
             surveys::PublicApi,
+            tickets::TicketsApi,
+            tickets::PublicTicketsApi,
             audit::AuditApi,
         ),
         "Pingjia (评价) API",

@@ -17,6 +17,7 @@ pub mod questionnaires;
 pub mod rate_limit;
 pub mod regions;
 pub mod surveys;
+pub mod tickets;
 
 pub use actor::{Actor, Scope};
 pub use error::{FieldError, ServiceError};

@@ -16,3 +16,6 @@ pub mod rate_limit;
 pub mod region;
 pub mod response;
 pub mod return_visit_rules;
+pub mod ticket;
+pub mod ticket_event;
+pub mod ticket_sequence;

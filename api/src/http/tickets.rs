@@ -1,0 +1,365 @@
+//! `/api/v1/tickets` (工单) and the public status lookup.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use super::auth::ApiKey;
+use super::error::{PublicError, ReadError, WriteError};
+use super::{ApiTags, Created, page_type};
+use crate::domain::ticket::{Move, State};
+use crate::service::{PageRequest, tickets};
+use crate::startup::AppState;
+use crate::store::ticket_event;
+
+/// A ticket as the caller may see it.
+#[derive(Object, Debug)]
+pub struct Ticket {
+    pub id: i64,
+    /// e.g. `TS2026-000123`.
+    pub number: String,
+    /// complaint 投诉, report 举报, suggestion 建议, praise 表扬.
+    pub kind: String,
+    pub category: String,
+    pub agency_id: Option<i64>,
+    pub region_code: String,
+    pub description: String,
+    pub attachments: Vec<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub address: Option<String>,
+    pub channel: String,
+    pub anonymous: bool,
+    /// In full for admin keys and the bureaus over the ticket's region; masked
+    /// (`张*`) for everyone else.
+    pub reporter_name: Option<String>,
+    /// In full for admin keys and the bureaus over the ticket's region; masked
+    /// (`138****1234`) for everyone else.
+    pub reporter_phone: Option<String>,
+    /// Whether the reporter fields above are masked for this key.
+    pub contact_masked: bool,
+    pub state: State,
+    /// The state in Chinese, e.g. 已受理.
+    pub state_label: String,
+    /// 0 agency, 1 county bureau, 2 city bureau.
+    pub level: i16,
+    /// Bumped by every move.
+    pub revision: i32,
+    pub ack_due: DateTime<Utc>,
+    pub reply_due: DateTime<Utc>,
+    /// The reporter's rating of the handling, once given.
+    pub rating: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<tickets::TicketView> for Ticket {
+    fn from(v: tickets::TicketView) -> Self {
+        let t = v.ticket;
+        Self {
+            id: t.id,
+            number: t.number,
+            kind: t.kind,
+            category: t.category,
+            agency_id: t.agency_id,
+            region_code: t.region_code,
+            description: t.description,
+            attachments: serde_json::from_value(t.attachments).unwrap_or_default(),
+            latitude: t.latitude,
+            longitude: t.longitude,
+            address: t.address,
+            channel: t.channel,
+            anonymous: t.anonymous,
+            reporter_name: v.reporter_name,
+            reporter_phone: v.reporter_phone,
+            contact_masked: v.masked,
+            state: v.state,
+            state_label: v.state.label().to_owned(),
+            level: t.level,
+            revision: t.revision,
+            ack_due: t.ack_due,
+            reply_due: t.reply_due,
+            rating: t.rating,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+page_type!(TicketPage, Ticket);
+
+/// One recorded move.
+#[derive(Object, Debug)]
+pub struct TicketEvent {
+    /// `create` or the move.
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    /// Who moved it (`key:<id>`, `reporter`, `system`).
+    pub actor: String,
+    pub note: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl From<ticket_event::Model> for TicketEvent {
+    fn from(e: ticket_event::Model) -> Self {
+        Self {
+            action: e.action,
+            from_state: e.from_state,
+            to_state: e.to_state,
+            actor: e.actor,
+            note: e.note,
+            at: e.at,
+        }
+    }
+}
+
+/// A ticket with its timeline.
+#[derive(Object, Debug)]
+pub struct TicketDetail {
+    pub ticket: Ticket,
+    pub events: Vec<TicketEvent>,
+}
+
+/// A real-name reporter (实名).
+#[derive(Object, Debug)]
+pub struct ReporterBody {
+    pub name: String,
+    /// Mainland mobile number, 11 digits.
+    pub phone: String,
+}
+
+/// A ticket to file.
+#[derive(Object, Debug)]
+pub struct FileTicket {
+    /// complaint, report, suggestion or praise.
+    pub kind: String,
+    /// One of 乱罚款, 不作为, 态度粗暴, 未亮证执法, 选择性执法, 逐利执法, 一刀切,
+    /// 重复检查/扰企, 吃拿卡要, 程序违法, 其他.
+    pub category: String,
+    /// The agency concerned, if known (set at triage otherwise).
+    pub agency_id: Option<i64>,
+    pub region_code: String,
+    /// 10–4000 characters.
+    pub description: String,
+    /// Channel file references (e.g. Telegram file ids), at most 20.
+    #[oai(default)]
+    pub attachments: Vec<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub address: Option<String>,
+    /// telegram, hotline_12345, web, contact_point or supervisor.
+    pub channel: String,
+    /// Absent for an anonymous ticket.
+    pub reporter: Option<ReporterBody>,
+}
+
+/// A filed ticket with its lookup secret, shown only here.
+#[derive(Object, Debug)]
+pub struct FiledTicket {
+    pub ticket: Ticket,
+    /// Give it to the reporter: with the number it opens the public status page.
+    pub secret: String,
+}
+
+/// A move on a ticket.
+#[derive(Object, Debug)]
+pub struct MoveBody {
+    pub action: Move,
+    /// Required for reject, rectify, reply, appeal and the appeal decisions.
+    pub note: Option<String>,
+    /// For `assign`: the handling agency, unless the ticket already names one.
+    pub agency_id: Option<i64>,
+    /// For `rate` (满意 or 基本满意) and `reopen` (不满意).
+    pub rating: Option<String>,
+}
+
+/// Ticket operations.
+pub struct TicketsApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Tickets")]
+impl TicketsApi {
+    /// File a ticket
+    ///
+    /// Roles: channel (on behalf of its users), bureau (its subtree), admin. The
+    /// number is `TS<year>-<sequence>`; deadlines are in working days (Asia/Shanghai,
+    /// official holidays and make-up days). The reporter's name and phone are stored
+    /// encrypted.
+    #[oai(path = "/tickets", method = "post", operation_id = "fileTicket")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        body: Json<FileTicket>,
+    ) -> Result<Created<FiledTicket>, WriteError> {
+        let b = body.0;
+        let new = tickets::NewTicket {
+            kind: b.kind,
+            category: b.category,
+            agency_id: b.agency_id,
+            region_code: b.region_code,
+            description: b.description,
+            attachments: b.attachments,
+            latitude: b.latitude,
+            longitude: b.longitude,
+            address: b.address,
+            channel: b.channel,
+            reporter: b.reporter.map(|r| tickets::Reporter {
+                name: r.name,
+                phone: r.phone,
+            }),
+        };
+        let filed =
+            tickets::create(&state.db, &state.contacts, &state.calendar, &auth.0, new).await?;
+        Ok(Created::Created(Json(FiledTicket {
+            ticket: filed.view.into(),
+            secret: filed.secret,
+        })))
+    }
+
+    /// List tickets
+    ///
+    /// Roles: admin (all), bureau (its subtree), agency (tickets assigned to it).
+    /// `overdue=true`: open tickets past their reply deadline.
+    #[oai(path = "/tickets", method = "get", operation_id = "listTickets")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        #[oai(name = "state")] ticket_state: Query<Option<State>>,
+        overdue: Query<Option<bool>>,
+        page: Query<Option<i64>>,
+        page_size: Query<Option<i64>>,
+    ) -> Result<Json<TicketPage>, ReadError> {
+        let req = PageRequest::parse(page.0, page_size.0)?;
+        let filter = tickets::TicketFilter {
+            state: ticket_state.0,
+            overdue: overdue.0.unwrap_or(false),
+        };
+        Ok(Json(
+            tickets::list(&state.db, &state.contacts, &auth.0, filter, req)
+                .await?
+                .into(),
+        ))
+    }
+
+    /// Get a ticket with its timeline
+    ///
+    /// Roles: as for listing; others get 404.
+    #[oai(path = "/tickets/:id", method = "get", operation_id = "getTicket")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<i64>,
+    ) -> Result<Json<TicketDetail>, ReadError> {
+        let (view, events) = tickets::get(&state.db, &state.contacts, &auth.0, id.0).await?;
+        Ok(Json(TicketDetail {
+            ticket: view.into(),
+            events: events.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    /// Move a ticket
+    ///
+    /// Roles: bureau (its subtree) and admin assign, reject, close, decide appeals and
+    /// enter the reporter's rating; agency keys start, rectify, reply and appeal on
+    /// tickets assigned to them (bureaus may too). The workflow: received →assign→ assigned →start→ verifying →rectify→
+    /// rectifying →reply→ replied →rate→ return_visited →close→ closed; reject from
+    /// received; reopen (不满意, escalates one level) from replied; appeal (agency)
+    /// from assigned or verifying, then uphold_appeal (closed) or dismiss_appeal
+    /// (verifying) by the bureau. A move from the wrong state is 409
+    /// `illegal_transition`, by the wrong role 403, without a required note 422; if
+    /// the ticket moved meanwhile, 409 `ticket_changed`.
+    #[oai(
+        path = "/tickets/:id/moves",
+        method = "post",
+        operation_id = "moveTicket"
+    )]
+    async fn move_ticket(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<i64>,
+        body: Json<MoveBody>,
+    ) -> Result<Json<Ticket>, WriteError> {
+        let b = body.0;
+        let req = tickets::MoveRequest {
+            action: b.action,
+            note: b.note,
+            agency_id: b.agency_id,
+            rating: b.rating,
+        };
+        Ok(Json(
+            tickets::move_ticket(&state.db, &state.contacts, &auth.0, id.0, req)
+                .await?
+                .into(),
+        ))
+    }
+}
+
+/// One step of the public timeline.
+#[derive(Object, Debug)]
+pub struct PublicStep {
+    pub at: DateTime<Utc>,
+    pub state: State,
+    pub state_label: String,
+    /// The reply or the reason for not accepting, when this step is one.
+    pub note: Option<String>,
+}
+
+/// What a reporter sees: no personal data.
+#[derive(Object, Debug)]
+pub struct PublicTicket {
+    pub number: String,
+    pub kind: String,
+    pub category: String,
+    pub state: State,
+    pub state_label: String,
+    pub reply_due: DateTime<Utc>,
+    pub timeline: Vec<PublicStep>,
+}
+
+/// The public ticket lookup.
+pub struct PublicTicketsApi;
+
+#[OpenApi(prefix_path = "/api/v1/public", tag = "ApiTags::Public")]
+impl PublicTicketsApi {
+    /// Ticket status by number and secret
+    ///
+    /// Public. Shows the status and timeline, never personal data; an unknown number
+    /// or a wrong secret is 404.
+    #[oai(
+        path = "/tickets/:number",
+        method = "get",
+        operation_id = "publicTicket"
+    )]
+    async fn status(
+        &self,
+        state: Data<&AppState>,
+        number: Path<String>,
+        secret: Query<String>,
+    ) -> Result<Json<PublicTicket>, PublicError> {
+        let s = tickets::public_status(&state.db, &number.0, &secret.0).await?;
+        Ok(Json(PublicTicket {
+            number: s.number,
+            kind: s.kind,
+            category: s.category,
+            state: s.state,
+            state_label: s.state.label().to_owned(),
+            reply_due: s.reply_due,
+            timeline: s
+                .timeline
+                .into_iter()
+                .map(|(at, state, note)| PublicStep {
+                    at,
+                    state,
+                    state_label: state.label().to_owned(),
+                    note,
+                })
+                .collect(),
+        }))
+    }
+}

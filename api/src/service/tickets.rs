@@ -1,0 +1,643 @@
+//! 工单: filing tickets, moving them through the workflow, public status lookup.
+//!
+//! Every move goes through `domain::ticket::decide` and is applied with a
+//! conditional update on the ticket's revision, with its event, in one transaction:
+//! of two concurrent moves one wins and the other gets 409 `ticket_changed`.
+//! Reporters' names and phone numbers are sealed with the installation's key and
+//! shown in full only to admin keys and the bureaus whose region holds the ticket.
+
+use chrono::{DateTime, Datelike, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+
+use super::{Actor, Page, PageRequest, Scope, ServiceError, audit, page, regions};
+use crate::domain::Role;
+use crate::domain::calendar::WorkCalendar;
+use crate::domain::contact::{self, ContactCipher};
+use crate::domain::ticket::{self, Move, Mover, Refusal, State};
+use crate::store::{agency, region, ticket as ticket_row, ticket_event, ticket_sequence};
+
+/// Ticket kinds (工单类型).
+pub const KINDS: [&str; 4] = ["complaint", "report", "suggestion", "praise"];
+
+/// Default categories (问题类别).
+pub const CATEGORIES: [&str; 11] = [
+    "乱罚款",
+    "不作为",
+    "态度粗暴",
+    "未亮证执法",
+    "选择性执法",
+    "逐利执法",
+    "一刀切",
+    "重复检查/扰企",
+    "吃拿卡要",
+    "程序违法",
+    "其他",
+];
+
+/// Where a ticket came from.
+pub const CHANNELS: [&str; 5] = [
+    "telegram",
+    "hotline_12345",
+    "web",
+    "contact_point",
+    "supervisor",
+];
+
+/// Working days to acknowledge and to reply (defaults until regions configure their
+/// own; DESIGN.md: 3, 5 and 15 are all in use for replies).
+pub const ACK_DAYS: u32 = 1;
+pub const REPLY_DAYS: u32 = 5;
+
+/// The highest escalation level (0 agency, 1 county bureau, 2 city bureau).
+const TOP_LEVEL: i16 = 2;
+
+/// A real-name reporter.
+#[derive(Debug, Clone)]
+pub struct Reporter {
+    pub name: String,
+    pub phone: String,
+}
+
+/// A ticket to file.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub kind: String,
+    pub category: String,
+    pub agency_id: Option<i64>,
+    pub region_code: String,
+    pub description: String,
+    pub attachments: Vec<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub address: Option<String>,
+    pub channel: String,
+    /// `None` files anonymously.
+    pub reporter: Option<Reporter>,
+}
+
+/// A ticket as a caller may see it: contact data opened or masked.
+#[derive(Debug, Clone)]
+pub struct TicketView {
+    pub ticket: ticket_row::Model,
+    pub state: State,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    /// Whether the contact data above is masked for this caller.
+    pub masked: bool,
+}
+
+/// A filed ticket and its lookup secret (shown only here).
+#[derive(Debug, Clone)]
+pub struct Filed {
+    pub view: TicketView,
+    pub secret: String,
+}
+
+fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.trim().as_bytes()))
+}
+
+fn new_secret() -> String {
+    // 80 bits in 16 Crockford-style characters: easy to read out on the phone.
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    (0..16)
+        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// The next number of `year`, in the creating transaction (so a rolled-back filing
+/// leaves no gap visible to anyone else).
+async fn next_number(txn: &DatabaseTransaction, year: i32) -> Result<String, ServiceError> {
+    ticket_sequence::Entity::insert(ticket_sequence::ActiveModel {
+        year: Set(year),
+        last: Set(0),
+    })
+    .on_conflict_do_nothing_on([ticket_sequence::Column::Year])
+    .exec(txn)
+    .await?;
+    let mut bump = Query::update();
+    bump.table(ticket_sequence::Entity)
+        .value(
+            ticket_sequence::Column::Last,
+            Expr::col(ticket_sequence::Column::Last).add(1),
+        )
+        .and_where(ticket_sequence::Column::Year.eq(year))
+        .returning_col(ticket_sequence::Column::Last);
+    let row = txn
+        .query_one(&bump)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("ticket sequence of {year} missing"))?;
+    let last: i64 = row.try_get_by_index(0)?;
+    Ok(format!("TS{year}-{last:06}"))
+}
+
+/// Files a ticket: channel keys on behalf of their users, bureaus within their
+/// region, admins anywhere.
+pub async fn create(
+    db: &DatabaseConnection,
+    cipher: &ContactCipher,
+    calendar: &WorkCalendar,
+    actor: &Actor,
+    new: NewTicket,
+) -> Result<Filed, ServiceError> {
+    if !actor.is(&[Role::Admin, Role::Bureau, Role::Channel]) {
+        return Err(ServiceError::forbidden(
+            "only channel, bureau and admin keys file tickets",
+        ));
+    }
+    let mut v = super::error::Validator::new();
+    if !KINDS.contains(&new.kind.as_str()) {
+        v.add("kind", format!("must be one of {}", KINDS.join(", ")));
+    }
+    if !CATEGORIES.contains(&new.category.as_str()) {
+        v.add(
+            "category",
+            format!("must be one of {}", CATEGORIES.join(", ")),
+        );
+    }
+    if !CHANNELS.contains(&new.channel.as_str()) {
+        v.add("channel", format!("must be one of {}", CHANNELS.join(", ")));
+    }
+    let description = v.text("description", &new.description, 10, 4000);
+    let address = new.address.as_deref().map(|a| v.text("address", a, 1, 300));
+    if new.attachments.len() > 20 {
+        v.add("attachments", "at most 20 attachments");
+    }
+    if new
+        .attachments
+        .iter()
+        .any(|a| a.trim().is_empty() || a.len() > 500)
+    {
+        v.add("attachments", "each reference must have 1–500 characters");
+    }
+    match (new.latitude, new.longitude) {
+        (Some(lat), Some(lon)) => {
+            if !(-90.0..=90.0).contains(&lat) {
+                v.add("latitude", "must be between -90 and 90");
+            }
+            if !(-180.0..=180.0).contains(&lon) {
+                v.add("longitude", "must be between -180 and 180");
+            }
+        }
+        (None, None) => {}
+        _ => v.add("latitude", "give latitude and longitude together"),
+    }
+    let reporter = new.reporter.as_ref().map(|r| {
+        let name = v.text("reporter.name", &r.name, 1, 50);
+        let phone = v.parsed("reporter.phone", contact::parse_phone(&r.phone));
+        (name, phone)
+    });
+    let region = region::Entity::find_by_id(new.region_code.clone())
+        .one(db)
+        .await?;
+    match &region {
+        None => v.add(
+            "region_code",
+            format!("region {} does not exist", new.region_code),
+        ),
+        Some(r) if !actor.covers_path(&r.path) => {
+            v.add("region_code", "lies outside the key's region")
+        }
+        Some(_) => {}
+    }
+    if let Some(id) = new.agency_id {
+        let found = agency::Entity::find_by_id(id).one(db).await?;
+        if found.is_none() {
+            v.add("agency_id", format!("agency {id} does not exist"));
+        }
+    }
+    v.finish()?;
+    let now = Utc::now();
+    let secret = new_secret();
+    let txn = db.begin().await?;
+    let number = next_number(&txn, crate::domain::calendar::shanghai_date(now).year()).await?;
+    let (name, phone) = match reporter {
+        Some((name, Some(phone))) => (Some(cipher.seal(&name)), Some(cipher.seal(&phone))),
+        _ => (None, None),
+    };
+    let row = ticket_row::ActiveModel {
+        number: Set(number),
+        secret_hash: Set(hash_secret(&secret)),
+        kind: Set(new.kind),
+        category: Set(new.category),
+        agency_id: Set(new.agency_id),
+        region_code: Set(new.region_code),
+        description: Set(description),
+        attachments: Set(serde_json::json!(new.attachments)),
+        latitude: Set(new.latitude),
+        longitude: Set(new.longitude),
+        address: Set(address),
+        channel: Set(new.channel),
+        anonymous: Set(name.is_none()),
+        reporter_name: Set(name),
+        reporter_phone: Set(phone),
+        state: Set(State::Received.as_str().to_owned()),
+        level: Set(0),
+        revision: Set(0),
+        ack_due: Set(calendar.deadline(now, ACK_DAYS).due),
+        reply_due: Set(calendar.deadline(now, REPLY_DAYS).due),
+        rating: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    record_event(
+        &txn,
+        row.id,
+        "create",
+        None,
+        State::Received,
+        actor,
+        None,
+        now,
+    )
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        audit::Change {
+            action: "ticket.create",
+            entity: "ticket",
+            entity_id: row.id.to_string(),
+            region_path: region.as_ref().map(|r| r.path.clone()),
+            // Never the description or the contact data.
+            details: Some(serde_json::json!({"number": row.number, "kind": row.kind})),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Filed {
+        view: view(db, cipher, actor, row).await?,
+        secret,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_event(
+    txn: &DatabaseTransaction,
+    ticket_id: i64,
+    action: &str,
+    from: Option<State>,
+    to: State,
+    actor: &Actor,
+    note: Option<String>,
+    at: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    ticket_event::ActiveModel {
+        ticket_id: Set(ticket_id),
+        action: Set(action.to_owned()),
+        from_state: Set(from.map(|s| s.as_str().to_owned())),
+        to_state: Set(to.as_str().to_owned()),
+        actor: Set(actor.label()),
+        note: Set(note),
+        at: Set(at),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// Whether the caller handles (or oversees) the ticket, and sees its contact data.
+async fn access<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    t: &ticket_row::Model,
+) -> Result<Option<bool>, ServiceError> {
+    Ok(match &actor.scope {
+        Scope::Everything if actor.role == Role::Admin => Some(true),
+        // Channel keys reach tickets through their users (issue 5's channel API).
+        Scope::Everything => None,
+        Scope::Region { path, .. } => {
+            let inside = region::Entity::find_by_id(t.region_code.clone())
+                .one(db)
+                .await?
+                .is_some_and(|r| r.path.starts_with(path.as_str()));
+            inside.then_some(true)
+        }
+        Scope::Agency { id, .. } => (t.agency_id == Some(*id)).then_some(false),
+    })
+}
+
+async fn view<C: ConnectionTrait>(
+    db: &C,
+    cipher: &ContactCipher,
+    actor: &Actor,
+    t: ticket_row::Model,
+) -> Result<TicketView, ServiceError> {
+    let full = access(db, actor, &t).await?.unwrap_or(false);
+    let open = |sealed: &Option<String>| sealed.as_deref().and_then(|s| cipher.open(s));
+    let (name, phone) = (open(&t.reporter_name), open(&t.reporter_phone));
+    let state = State::parse(&t.state).unwrap_or(State::Received);
+    Ok(TicketView {
+        reporter_name: if full {
+            name
+        } else {
+            name.as_deref().map(contact::mask_name)
+        },
+        reporter_phone: if full {
+            phone
+        } else {
+            phone.as_deref().map(contact::mask_phone)
+        },
+        masked: !full,
+        state,
+        ticket: t,
+    })
+}
+
+async fn visible(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+) -> Result<ticket_row::Model, ServiceError> {
+    let not_found = || ServiceError::NotFound { entity: "ticket" };
+    let t = ticket_row::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(not_found)?;
+    match access(db, actor, &t).await? {
+        Some(_) => Ok(t),
+        None => Err(not_found()),
+    }
+}
+
+/// One ticket with its timeline.
+pub async fn get(
+    db: &DatabaseConnection,
+    cipher: &ContactCipher,
+    actor: &Actor,
+    id: i64,
+) -> Result<(TicketView, Vec<ticket_event::Model>), ServiceError> {
+    let t = visible(db, actor, id).await?;
+    let events = events_of(db, t.id).await?;
+    Ok((view(db, cipher, actor, t).await?, events))
+}
+
+async fn events_of(
+    db: &DatabaseConnection,
+    ticket_id: i64,
+) -> Result<Vec<ticket_event::Model>, ServiceError> {
+    Ok(ticket_event::Entity::find()
+        .filter(ticket_event::Column::TicketId.eq(ticket_id))
+        .order_by_asc(ticket_event::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Filters of the ticket list.
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    pub state: Option<State>,
+    /// Open tickets past their reply deadline.
+    pub overdue: bool,
+}
+
+/// Tickets the caller handles, newest first.
+pub async fn list(
+    db: &DatabaseConnection,
+    cipher: &ContactCipher,
+    actor: &Actor,
+    filter: TicketFilter,
+    req: PageRequest,
+) -> Result<Page<TicketView>, ServiceError> {
+    let mut select = ticket_row::Entity::find().order_by_desc(ticket_row::Column::Id);
+    match &actor.scope {
+        Scope::Everything if actor.role == Role::Admin => {}
+        Scope::Everything => {
+            return Err(ServiceError::forbidden(
+                "channel and evaluator keys do not list tickets",
+            ));
+        }
+        Scope::Region { path, .. } => {
+            select = select
+                .filter(ticket_row::Column::RegionCode.in_subquery(regions::codes_under(path)));
+        }
+        Scope::Agency { id, .. } => {
+            select = select.filter(ticket_row::Column::AgencyId.eq(*id));
+        }
+    }
+    if let Some(state) = filter.state {
+        select = select.filter(ticket_row::Column::State.eq(state.as_str()));
+    }
+    if filter.overdue {
+        let open: Vec<&str> = State::ALL
+            .iter()
+            .filter(|s| !s.is_final() && !matches!(s, State::Replied | State::ReturnVisited))
+            .map(|s| s.as_str())
+            .collect();
+        select = select
+            .filter(ticket_row::Column::State.is_in(open))
+            .filter(ticket_row::Column::ReplyDue.lt(Utc::now()));
+    }
+    let found = page::fetch(db, select, req).await?;
+    let mut items = Vec::with_capacity(found.items.len());
+    for t in found.items.iter().cloned() {
+        items.push(view(db, cipher, actor, t).await?);
+    }
+    Ok(Page {
+        items,
+        page: found.page,
+        page_size: found.page_size,
+        total: found.total,
+    })
+}
+
+/// A requested move.
+#[derive(Debug, Clone)]
+pub struct MoveRequest {
+    pub action: Move,
+    pub note: Option<String>,
+    /// For `assign`: the handling agency (required unless the ticket names one).
+    pub agency_id: Option<i64>,
+    /// For `rate`/`reopen`: 满意, 基本满意 or 不满意.
+    pub rating: Option<String>,
+}
+
+/// Ratings of the handling (好差评).
+pub const RATINGS: [&str; 3] = ["满意", "基本满意", "不满意"];
+
+fn refused(r: Refusal) -> ServiceError {
+    match r {
+        Refusal::WrongState { .. } => ServiceError::Conflict {
+            code: "illegal_transition",
+            message: r.to_string(),
+        },
+        Refusal::NotAllowed(m) => ServiceError::Forbidden(m),
+        Refusal::NoteRequired => ServiceError::invalid("note", "this move needs a note"),
+    }
+}
+
+/// Moves a ticket by a key. The move is decided on the ticket as read and applied
+/// only if nobody moved it meanwhile (409 `ticket_changed` otherwise).
+pub async fn move_ticket(
+    db: &DatabaseConnection,
+    cipher: &ContactCipher,
+    actor: &Actor,
+    id: i64,
+    req: MoveRequest,
+) -> Result<TicketView, ServiceError> {
+    let t = visible(db, actor, id).await?;
+    let from = State::parse(&t.state).ok_or_else(|| anyhow::anyhow!("bad state {}", t.state))?;
+    let note = req
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned);
+    if note.as_ref().is_some_and(|n| n.chars().count() > 4000) {
+        return Err(ServiceError::invalid("note", "at most 4000 characters"));
+    }
+    let rating = match req.action {
+        Move::Rate | Move::Reopen => {
+            let Some(r) = req.rating.as_deref() else {
+                return Err(ServiceError::invalid(
+                    "rating",
+                    "give 满意, 基本满意 or 不满意",
+                ));
+            };
+            let expected = if req.action == Move::Reopen {
+                &RATINGS[2..]
+            } else {
+                &RATINGS[..2]
+            };
+            if !expected.contains(&r) {
+                return Err(ServiceError::invalid(
+                    "rating",
+                    format!("`{:?}` takes {}", req.action, expected.join(" or ")),
+                ));
+            }
+            Some(r.to_owned())
+        }
+        _ => None,
+    };
+    let decision = ticket::decide(from, req.action, Mover::Key(actor.role), note.as_deref())
+        .map_err(refused)?;
+    let agency_id = match req.action {
+        Move::Assign => match req.agency_id.or(t.agency_id) {
+            Some(a) => {
+                if agency::Entity::find_by_id(a).one(db).await?.is_none() {
+                    return Err(ServiceError::invalid(
+                        "agency_id",
+                        format!("agency {a} does not exist"),
+                    ));
+                }
+                Some(a)
+            }
+            None => {
+                return Err(ServiceError::invalid(
+                    "agency_id",
+                    "name the handling agency to assign the ticket",
+                ));
+            }
+        },
+        _ => t.agency_id,
+    };
+    let now = Utc::now();
+    let level = if decision.escalates {
+        Ord::min(t.level + 1, TOP_LEVEL)
+    } else {
+        t.level
+    };
+    let txn = db.begin().await?;
+    let mut update = ticket_row::Entity::update_many()
+        .col_expr(ticket_row::Column::State, Expr::value(decision.to.as_str()))
+        .col_expr(ticket_row::Column::Revision, Expr::value(t.revision + 1))
+        .col_expr(ticket_row::Column::Level, Expr::value(level))
+        .col_expr(ticket_row::Column::AgencyId, Expr::value(agency_id))
+        .col_expr(ticket_row::Column::UpdatedAt, Expr::value(now));
+    if let Some(r) = &rating {
+        update = update.col_expr(ticket_row::Column::Rating, Expr::value(r.as_str()));
+    }
+    let applied = update
+        .filter(ticket_row::Column::Id.eq(t.id))
+        .filter(ticket_row::Column::Revision.eq(t.revision))
+        .exec(&txn)
+        .await?;
+    if applied.rows_affected == 0 {
+        return Err(ServiceError::Conflict {
+            code: "ticket_changed",
+            message: "the ticket was moved meanwhile; reload it and try again".into(),
+        });
+    }
+    let action = serde_json::to_value(req.action)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let event_note = match (&rating, note) {
+        (Some(r), Some(n)) => Some(format!("{r}：{n}")),
+        (Some(r), None) => Some(r.clone()),
+        (None, n) => n,
+    };
+    record_event(
+        &txn,
+        t.id,
+        &action,
+        Some(from),
+        decision.to,
+        actor,
+        event_note,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    let moved = ticket_row::Entity::find_by_id(t.id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound { entity: "ticket" })?;
+    view(db, cipher, actor, moved).await
+}
+
+/// What the public lookup shows: no personal data, no handlers' internal notes.
+#[derive(Debug, Clone)]
+pub struct PublicStatus {
+    pub number: String,
+    pub kind: String,
+    pub category: String,
+    pub state: State,
+    pub reply_due: DateTime<Utc>,
+    /// (time, state reached, the note when it was a reply or a rejection).
+    pub timeline: Vec<(DateTime<Utc>, State, Option<String>)>,
+}
+
+/// Status by number and secret (公开查询); a wrong pair is 404.
+pub async fn public_status(
+    db: &DatabaseConnection,
+    number: &str,
+    secret: &str,
+) -> Result<PublicStatus, ServiceError> {
+    let not_found = || ServiceError::NotFound { entity: "ticket" };
+    let t = ticket_row::Entity::find()
+        .filter(ticket_row::Column::Number.eq(number.trim().to_ascii_uppercase()))
+        .one(db)
+        .await?
+        .ok_or_else(not_found)?;
+    // Compare hashes, not secrets: equal-length hex, no early exit worth exploiting.
+    if t.secret_hash != hash_secret(&secret.to_ascii_uppercase()) {
+        return Err(not_found());
+    }
+    let timeline = events_of(db, t.id)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let state = State::parse(&e.to_state).unwrap_or(State::Received);
+            let shown = matches!(e.action.as_str(), "reply" | "reject");
+            (e.at, state, e.note.filter(|_| shown))
+        })
+        .collect();
+    Ok(PublicStatus {
+        number: t.number,
+        kind: t.kind,
+        category: t.category,
+        state: State::parse(&t.state).unwrap_or(State::Received),
+        reply_due: t.reply_due,
+        timeline,
+    })
+}

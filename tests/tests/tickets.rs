@@ -1,0 +1,473 @@
+//! Tickets (工单) end to end: filing with numbered, secret-guarded public lookup;
+//! contact data sealed at rest and masked by role; the workflow's rules through the
+//! API; and of concurrent moves exactly one wins.
+
+use pingjia_api::domain::Role;
+use pingjia_tests::{TestApp, for_each_backend};
+use poem::http::Method;
+use serde_json::{Value, json};
+
+async fn first_agency(app: &TestApp, key: &str) -> i64 {
+    let page = app
+        .get("/api/v1/agencies?region=320706&page_size=1", key)
+        .await
+        .expect(200);
+    page.body["items"][0]["id"].as_i64().expect("agency id")
+}
+
+fn complaint(agency: Option<i64>, reporter: bool) -> Value {
+    let mut body = json!({
+        "kind": "complaint",
+        "category": "态度粗暴",
+        "agency_id": agency,
+        "region_code": "320706",
+        "description": "执法人员检查时态度粗暴，未出示执法证件。",
+        "attachments": ["tg:AgADBAADq6cxG"],
+        "latitude": 34.6,
+        "longitude": 119.2,
+        "address": "海州区朝阳中路1号",
+        "channel": "telegram",
+    });
+    if reporter {
+        body["reporter"] = json!({"name": "张三", "phone": "138-1234-1234"});
+    }
+    body
+}
+
+async fn status(app: &TestApp, number: &str, secret: &str) -> pingjia_tests::Reply {
+    app.call(
+        Method::GET,
+        &format!("/api/v1/public/tickets/{number}?secret={secret}"),
+        None,
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn tickets_are_numbered_sealed_masked_and_looked_up_by_secret() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let channel = app.key(Role::Channel, None, None).await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agency = first_agency(&app, &bureau).await;
+        let agency_key = app.key(Role::Agency, None, Some(agency)).await;
+
+        let filed = app
+            .post("/api/v1/tickets", &channel, complaint(Some(agency), true))
+            .await
+            .expect(201);
+        let year = chrono::Utc::now().format("%Y").to_string();
+        assert_eq!(filed.body["ticket"]["number"], format!("TS{year}-000001"));
+        assert_eq!(filed.body["ticket"]["state"], "received");
+        assert_eq!(filed.body["ticket"]["state_label"], "已受理");
+        // The channel key filed it but does not handle it: masked.
+        assert_eq!(filed.body["ticket"]["reporter_phone"], "138****1234");
+        assert_eq!(filed.body["ticket"]["reporter_name"], "张*");
+        let number = filed.body["ticket"]["number"]
+            .as_str()
+            .expect("number")
+            .to_owned();
+        let secret = filed.body["secret"].as_str().expect("secret").to_owned();
+        let id = filed.body["ticket"]["id"].as_i64().expect("id");
+        assert!(
+            filed.body["ticket"]["reply_due"].as_str()
+                > filed.body["ticket"]["created_at"].as_str()
+        );
+
+        let anonymous = app
+            .post("/api/v1/tickets", &channel, complaint(None, false))
+            .await
+            .expect(201);
+        assert_eq!(
+            anonymous.body["ticket"]["number"],
+            format!("TS{year}-000002")
+        );
+        assert_eq!(anonymous.body["ticket"]["anonymous"], true);
+        assert_eq!(anonymous.body["ticket"]["reporter_phone"], Value::Null);
+
+        // The handling bureau sees the contact data; the agency sees it masked.
+        let seen = app
+            .get(&format!("/api/v1/tickets/{id}"), &bureau)
+            .await
+            .expect(200);
+        assert_eq!(seen.body["ticket"]["reporter_phone"], "13812341234");
+        assert_eq!(seen.body["ticket"]["contact_masked"], false);
+        assert_eq!(seen.body["events"][0]["action"], "create");
+        let seen = app
+            .get(&format!("/api/v1/tickets/{id}"), &agency_key)
+            .await
+            .expect(200);
+        assert_eq!(seen.body["ticket"]["reporter_phone"], "138****1234");
+        assert_eq!(seen.body["ticket"]["contact_masked"], true);
+        // An agency never sees tickets of other agencies: the anonymous one names none.
+        let other = anonymous.body["ticket"]["id"].as_i64().expect("id");
+        app.get(&format!("/api/v1/tickets/{other}"), &agency_key)
+            .await
+            .expect(404);
+
+        // At rest the phone number and name are sealed.
+        let stored: Vec<(Option<String>, Option<String>)> = {
+            use sea_orm::{EntityTrait, QuerySelect};
+            pingjia_api::store::ticket::Entity::find()
+                .select_only()
+                .column(pingjia_api::store::ticket::Column::ReporterName)
+                .column(pingjia_api::store::ticket::Column::ReporterPhone)
+                .into_tuple()
+                .all(&app.db)
+                .await
+                .expect("rows")
+        };
+        let sealed = &stored[0];
+        for value in [&sealed.0, &sealed.1] {
+            let value = value.as_deref().expect("sealed");
+            assert!(value.starts_with("v1:"), "{value}");
+            assert!(!value.contains("1381234") && !value.contains("张三"));
+        }
+
+        // Public lookup: status and timeline, no personal data; a wrong secret is 404.
+        let public = status(&app, &number, &secret).await.expect(200);
+        assert_eq!(public.body["state"], "received");
+        assert_eq!(
+            public.body["timeline"].as_array().expect("timeline").len(),
+            1
+        );
+        for private in ["13812341234", "138****1234", "张", "朝阳中路", "态度粗暴，"] {
+            assert!(
+                !public.text.contains(private),
+                "{private} in {}",
+                public.text
+            );
+        }
+        status(&app, &number, "WRONGSECRET00000")
+            .await
+            .expect_error(404, "not_found");
+        status(&app, "TS2000-000001", &secret)
+            .await
+            .expect_error(404, "not_found");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn filing_rejects_bad_input_naming_each_field() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let channel = app.key(Role::Channel, None, None).await;
+        let agency_key = app.key(Role::Agency, None, Some(1)).await;
+        let mut bad = complaint(Some(999_999), true);
+        bad["kind"] = json!("rumour");
+        bad["category"] = json!("别的");
+        bad["description"] = json!("太短");
+        bad["latitude"] = json!(95.0);
+        bad["reporter"]["phone"] = json!("12345");
+        bad["region_code"] = json!("999999");
+        let reply = app.post("/api/v1/tickets", &channel, bad).await.expect(422);
+        let fields: Vec<&str> = reply.body["details"]["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .filter_map(|f| f["field"].as_str())
+            .collect();
+        for f in [
+            "kind",
+            "category",
+            "description",
+            "latitude",
+            "reporter.phone",
+            "region_code",
+            "agency_id",
+        ] {
+            assert!(fields.contains(&f), "{f} missing from {fields:?}");
+        }
+        app.post("/api/v1/tickets", &agency_key, complaint(None, false))
+            .await
+            .expect(403);
+        // Nothing was stored by either.
+        let admin = app.admin().await;
+        let all = app.get("/api/v1/tickets", &admin).await.expect(200);
+        assert_eq!(all.body["total"], 0);
+    })
+    .await;
+}
+
+async fn mv(app: &TestApp, key: &str, id: i64, body: Value) -> pingjia_tests::Reply {
+    app.post(&format!("/api/v1/tickets/{id}/moves"), key, body)
+        .await
+}
+
+#[tokio::test]
+async fn the_workflow_is_enforced_through_the_api() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let channel = app.key(Role::Channel, None, None).await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agency = first_agency(&app, &bureau).await;
+        let agency_key = app.key(Role::Agency, None, Some(agency)).await;
+        let filed = app
+            .post("/api/v1/tickets", &channel, complaint(None, true))
+            .await
+            .expect(201);
+        let id = filed.body["ticket"]["id"].as_i64().expect("id");
+        let number = filed.body["ticket"]["number"]
+            .as_str()
+            .expect("n")
+            .to_owned();
+        let secret = filed.body["secret"].as_str().expect("s").to_owned();
+
+        // Assigning needs the agency; agencies cannot assign.
+        mv(&app, &bureau, id, json!({"action": "assign"}))
+            .await
+            .expect(422);
+        mv(
+            &app,
+            &agency_key,
+            id,
+            json!({"action": "assign", "agency_id": agency}),
+        )
+        .await
+        .expect(404);
+        let t = mv(
+            &app,
+            &bureau,
+            id,
+            json!({"action": "assign", "agency_id": agency}),
+        )
+        .await
+        .expect(200);
+        assert_eq!(t.body["state"], "assigned");
+        // Wrong state, then the agency works it.
+        mv(
+            &app,
+            &agency_key,
+            id,
+            json!({"action": "reply", "note": "已处理"}),
+        )
+        .await
+        .expect_error(409, "illegal_transition");
+        mv(&app, &agency_key, id, json!({"action": "start"}))
+            .await
+            .expect(200);
+        mv(&app, &agency_key, id, json!({"action": "reply"}))
+            .await
+            .expect(422);
+        let t = mv(
+            &app,
+            &agency_key,
+            id,
+            json!({"action": "reply", "note": "经核实，已对涉事执法人员批评教育。"}),
+        )
+        .await
+        .expect(200);
+        assert_eq!(t.body["state"], "replied");
+        // The reporter is not satisfied: reopened one level up.
+        mv(
+            &app,
+            &bureau,
+            id,
+            json!({"action": "reopen", "rating": "满意"}),
+        )
+        .await
+        .expect(422);
+        let t = mv(
+            &app,
+            &bureau,
+            id,
+            json!({"action": "reopen", "rating": "不满意"}),
+        )
+        .await
+        .expect(200);
+        assert_eq!(
+            (t.body["state"].clone(), t.body["level"].clone()),
+            (json!("assigned"), json!(1))
+        );
+        mv(&app, &agency_key, id, json!({"action": "start"}))
+            .await
+            .expect(200);
+        mv(
+            &app,
+            &agency_key,
+            id,
+            json!({"action": "rectify", "note": "整改执法记录仪使用"}),
+        )
+        .await
+        .expect(200);
+        mv(
+            &app,
+            &agency_key,
+            id,
+            json!({"action": "reply", "note": "已整改并当面致歉。"}),
+        )
+        .await
+        .expect(200);
+        let t = mv(
+            &app,
+            &bureau,
+            id,
+            json!({"action": "rate", "rating": "基本满意"}),
+        )
+        .await
+        .expect(200);
+        assert_eq!(t.body["rating"], "基本满意");
+        mv(&app, &agency_key, id, json!({"action": "close"}))
+            .await
+            .expect(403);
+        let t = mv(&app, &bureau, id, json!({"action": "close"}))
+            .await
+            .expect(200);
+        assert_eq!(t.body["state"], "closed");
+        mv(
+            &app,
+            &bureau,
+            id,
+            json!({"action": "reopen", "rating": "不满意"}),
+        )
+        .await
+        .expect_error(409, "illegal_transition");
+
+        // The timeline records every move; the public one shows the replies only.
+        let detail = app
+            .get(&format!("/api/v1/tickets/{id}"), &bureau)
+            .await
+            .expect(200);
+        let actions: Vec<&str> = detail.body["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter_map(|e| e["action"].as_str())
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "create", "assign", "start", "reply", "reopen", "start", "rectify", "reply",
+                "rate", "close"
+            ]
+        );
+        let public = status(&app, &number, &secret).await.expect(200);
+        assert_eq!(public.body["state_label"], "已办结");
+        let notes: Vec<&str> = public.body["timeline"]
+            .as_array()
+            .expect("timeline")
+            .iter()
+            .filter_map(|s| s["note"].as_str())
+            .collect();
+        assert_eq!(
+            notes,
+            ["经核实，已对涉事执法人员批评教育。", "已整改并当面致歉。"]
+        );
+        assert!(
+            !public.text.contains("整改执法记录仪使用"),
+            "internal note leaked"
+        );
+
+        // Appeals: the agency contests, the bureau decides.
+        let other = app
+            .post("/api/v1/tickets", &channel, complaint(Some(agency), false))
+            .await
+            .expect(201);
+        let oid = other.body["ticket"]["id"].as_i64().expect("id");
+        mv(&app, &bureau, oid, json!({"action": "assign"}))
+            .await
+            .expect(200);
+        mv(
+            &app,
+            &agency_key,
+            oid,
+            json!({"action": "appeal", "note": "投诉人所述与执法记录不符"}),
+        )
+        .await
+        .expect(200);
+        let t = mv(
+            &app,
+            &bureau,
+            oid,
+            json!({"action": "dismiss_appeal", "note": "证据不足，继续核实"}),
+        )
+        .await
+        .expect(200);
+        assert_eq!(t.body["state"], "verifying");
+        // Overdue: nothing is past its deadline yet.
+        let overdue = app
+            .get("/api/v1/tickets?overdue=true", &bureau)
+            .await
+            .expect(200);
+        assert_eq!(overdue.body["total"], 0);
+        let verifying = app
+            .get("/api/v1/tickets?state=verifying", &agency_key)
+            .await
+            .expect(200);
+        assert_eq!(verifying.body["total"], 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn of_concurrent_moves_on_one_ticket_exactly_one_wins() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let channel = app.key(Role::Channel, None, None).await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agency = first_agency(&app, &bureau).await;
+        let filed = app
+            .post("/api/v1/tickets", &channel, complaint(Some(agency), false))
+            .await
+            .expect(201);
+        let id = filed.body["ticket"]["id"].as_i64().expect("id");
+        let server = app.serve().await;
+        // Ten bureau clients race: half assign, half reject.
+        let attempts: Vec<_> = (0..10)
+            .map(|i| {
+                let body = if i % 2 == 0 {
+                    json!({"action": "assign"})
+                } else {
+                    json!({"action": "reject", "note": "重复投诉"})
+                };
+                let (key, addr) = (bureau.clone(), server.addr);
+                tokio::spawn(post_status(
+                    addr,
+                    format!("/api/v1/tickets/{id}/moves"),
+                    key,
+                    body.to_string(),
+                ))
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for a in attempts {
+            statuses.push(a.await.expect("task"));
+        }
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 200 || *s == 409),
+            "{statuses:?}"
+        );
+        let detail = app
+            .get(&format!("/api/v1/tickets/{id}"), &bureau)
+            .await
+            .expect(200);
+        assert_eq!(detail.body["events"].as_array().expect("events").len(), 2);
+        assert_eq!(detail.body["ticket"]["revision"], 1);
+    })
+    .await;
+}
+
+/// A POST over a fresh connection; returns the status code.
+async fn post_status(addr: std::net::SocketAddr, path: String, key: String, body: String) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
