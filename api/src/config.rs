@@ -46,6 +46,8 @@ pub struct Config {
     pub contact_key: Option<SecretString>,
     /// Where the contact key lives when `contact_key` is not given.
     pub contact_key_file: std::path::PathBuf,
+    /// Days a reporter has to rate a reply before it counts as 基本满意.
+    pub ticket_rating_days: i64,
     pub db: DbConfig,
 }
 
@@ -82,6 +84,7 @@ impl Default for Config {
             bot_username: None,
             contact_key: None,
             contact_key_file: "pingjia.contact.key".into(),
+            ticket_rating_days: 7,
             db: DbConfig::default(),
         }
     }

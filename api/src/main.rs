@@ -184,7 +184,12 @@ async fn serve(config: config::Config, demo: bool) -> anyhow::Result<()> {
             issued.secret
         )?;
     }
-    let upkeep = startup::spawn_upkeep(conn.clone(), Duration::from_secs(300));
+    let upkeep = startup::spawn_upkeep(
+        conn.clone(),
+        std::sync::Arc::new(pingjia_api::domain::calendar::WorkCalendar::official()),
+        config.ticket_rating_days,
+        Duration::from_secs(300),
+    );
     tracing::info!(listen = %addr, "serving");
     let state = startup::AppState::new(conn.clone(), &config).await?;
     let app = startup::app(state, config.body_limit_bytes);

@@ -134,20 +134,32 @@ where
         .await
 }
 
-/// Background upkeep: marks overdue invitations expired every `every`. Runs until the
-/// process ends; failures are logged and retried on the next tick.
+/// Periodic upkeep every `every`: expires overdue invitations, escalates overdue
+/// tickets and rates replies left unrated for `rating_days` days.
 pub fn spawn_upkeep(
     db: DatabaseConnection,
+    calendar: std::sync::Arc<WorkCalendar>,
+    rating_days: i64,
     every: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         loop {
             ticks.tick().await;
-            match crate::service::surveys::expire_due(&db, chrono::Utc::now()).await {
+            let now = chrono::Utc::now();
+            match crate::service::surveys::expire_due(&db, now).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(expired = n, "invitations expired"),
                 Err(e) => tracing::error!(error = %e, "expiring invitations failed"),
+            }
+            match crate::service::tickets::upkeep(&db, &calendar, now, rating_days).await {
+                Ok(done) if done == Default::default() => {}
+                Ok(done) => tracing::info!(
+                    escalated = done.escalated,
+                    deemed_rated = done.deemed_rated,
+                    "tickets upkept"
+                ),
+                Err(e) => tracing::error!(error = %e, "ticket upkeep failed"),
             }
         }
     })

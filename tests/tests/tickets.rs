@@ -471,3 +471,136 @@ async fn post_status(addr: std::net::SocketAddr, path: String, key: String, body
         .and_then(|s| s.parse().ok())
         .unwrap_or(0)
 }
+
+#[tokio::test]
+async fn overdue_tickets_escalate_by_level_and_silence_counts_as_basically_satisfied() {
+    for_each_backend(|app| async move {
+        use chrono::{Duration, Utc};
+        use pingjia_api::domain::calendar::WorkCalendar;
+        use pingjia_api::service::tickets::{Upkeep, upkeep};
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+
+        app.with_demo().await;
+        let channel = app.key(Role::Channel, None, None).await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agency = first_agency(&app, &bureau).await;
+        let agency_key = app.key(Role::Agency, None, Some(agency)).await;
+        let late = app
+            .post("/api/v1/tickets", &channel, complaint(Some(agency), false))
+            .await
+            .expect(201);
+        let late_id = late.body["ticket"]["id"].as_i64().expect("id");
+        mv(&app, &bureau, late_id, json!({"action": "assign"}))
+            .await
+            .expect(200);
+        let answered = app
+            .post("/api/v1/tickets", &channel, complaint(Some(agency), false))
+            .await
+            .expect(201);
+        let answered_id = answered.body["ticket"]["id"].as_i64().expect("id");
+        mv(&app, &bureau, answered_id, json!({"action": "assign"}))
+            .await
+            .expect(200);
+        mv(&app, &agency_key, answered_id, json!({"action": "start"}))
+            .await
+            .expect(200);
+        mv(
+            &app,
+            &agency_key,
+            answered_id,
+            json!({"action": "reply", "note": "已答复"}),
+        )
+        .await
+        .expect(200);
+
+        let calendar = WorkCalendar::official();
+        let run = |now| upkeep(&app.db, &calendar, now, 7);
+        assert_eq!(run(Utc::now()).await.expect("round"), Upkeep::default());
+        let reply_due = pingjia_api::store::ticket::Entity::find_by_id(late_id)
+            .one(&app.db)
+            .await
+            .expect("query")
+            .expect("ticket")
+            .reply_due;
+        // Six days on: the reply deadline (5 working days) has not passed and the
+        // reporter still has a day to rate.
+        assert_eq!(
+            run(Utc::now() + Duration::days(6)).await.expect("round"),
+            Upkeep::default()
+        );
+        // Just past the deadline (at least 7 days on): up to the county bureau, once;
+        // and the silent reply is deemed 基本满意.
+        let past = reply_due + Duration::minutes(1);
+        assert_eq!(
+            run(past).await.expect("round"),
+            Upkeep {
+                escalated: 1,
+                deemed_rated: 1
+            }
+        );
+        assert_eq!(run(past).await.expect("round"), Upkeep::default());
+        let t = app
+            .get(&format!("/api/v1/tickets/{late_id}"), &bureau)
+            .await
+            .expect(200);
+        assert_eq!(t.body["ticket"]["level"], 1);
+        assert_eq!(
+            t.body["ticket"]["state"], "assigned",
+            "escalation keeps the state"
+        );
+        let last = t.body["events"]
+            .as_array()
+            .expect("events")
+            .last()
+            .cloned()
+            .expect("event");
+        assert_eq!(
+            (last["action"].clone(), last["actor"].clone()),
+            (json!("escalate"), json!("system"))
+        );
+        // A month on: the city bureau; never beyond.
+        let month = reply_due + Duration::days(30);
+        assert_eq!(run(month).await.expect("round").escalated, 1);
+        assert_eq!(
+            run(month + Duration::days(30))
+                .await
+                .expect("round")
+                .escalated,
+            0
+        );
+        let t = app
+            .get(&format!("/api/v1/tickets/{late_id}"), &bureau)
+            .await
+            .expect(200);
+        assert_eq!(t.body["ticket"]["level"], 2);
+        let t = app
+            .get(&format!("/api/v1/tickets/{answered_id}"), &bureau)
+            .await
+            .expect(200);
+        assert_eq!(t.body["ticket"]["state"], "return_visited");
+        assert_eq!(t.body["ticket"]["rating"], "基本满意");
+
+        // The overdue list shows open tickets past their reply deadline.
+        let overdue = app
+            .get("/api/v1/tickets?overdue=true", &bureau)
+            .await
+            .expect(200);
+        assert_eq!(overdue.body["total"], 0);
+        let mut row: pingjia_api::store::ticket::ActiveModel =
+            pingjia_api::store::ticket::Entity::find_by_id(late_id)
+                .one(&app.db)
+                .await
+                .expect("query")
+                .expect("ticket")
+                .into();
+        row.reply_due = Set(Utc::now() - Duration::days(1));
+        row.update(&app.db).await.expect("backdate");
+        let overdue = app
+            .get("/api/v1/tickets?overdue=true", &bureau)
+            .await
+            .expect(200);
+        assert_eq!(overdue.body["total"], 1);
+        assert_eq!(overdue.body["items"][0]["id"], late_id);
+    })
+    .await;
+}

@@ -254,7 +254,7 @@ pub async fn create(
         "create",
         None,
         State::Received,
-        actor,
+        &actor.label(),
         None,
         now,
     )
@@ -286,7 +286,7 @@ async fn record_event(
     action: &str,
     from: Option<State>,
     to: State,
-    actor: &Actor,
+    actor: &str,
     note: Option<String>,
     at: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
@@ -295,7 +295,7 @@ async fn record_event(
         action: Set(action.to_owned()),
         from_state: Set(from.map(|s| s.as_str().to_owned())),
         to_state: Set(to.as_str().to_owned()),
-        actor: Set(actor.label()),
+        actor: Set(actor.to_owned()),
         note: Set(note),
         at: Set(at),
         ..Default::default()
@@ -582,7 +582,7 @@ pub async fn move_ticket(
         &action,
         Some(from),
         decision.to,
-        actor,
+        &actor.label(),
         event_note,
         now,
     )
@@ -640,4 +640,129 @@ pub async fn public_status(
         reply_due: t.reply_due,
         timeline,
     })
+}
+
+/// What one upkeep round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Upkeep {
+    /// Tickets raised a level for being overdue.
+    pub escalated: u64,
+    /// Replies whose reporter said nothing in time, deemed 基本满意.
+    pub deemed_rated: u64,
+}
+
+/// The level an open ticket should have reached at `now`: its handling agency until
+/// the reply deadline, the county bureau for the next `REPLY_DAYS` working days, the
+/// city bureau after that (逾期升级). Computed from the deadline, so a round that runs
+/// twice changes nothing.
+fn overdue_level(calendar: &WorkCalendar, reply_due: DateTime<Utc>, now: DateTime<Utc>) -> i16 {
+    if now < reply_due {
+        0
+    } else if now < calendar.deadline(reply_due, REPLY_DAYS).due {
+        1
+    } else {
+        TOP_LEVEL
+    }
+}
+
+/// The periodic ticket round (run by `serve`, clock injectable for tests): escalates
+/// overdue open tickets one level per overdue period, and rates replies the reporter
+/// left unrated for `rating_days` calendar days as 基本满意. Each change is applied on
+/// the ticket's revision with its event; a ticket moved meanwhile waits for the next
+/// round.
+pub async fn upkeep(
+    db: &DatabaseConnection,
+    calendar: &WorkCalendar,
+    now: DateTime<Utc>,
+    rating_days: i64,
+) -> Result<Upkeep, ServiceError> {
+    let mut done = Upkeep::default();
+    let open: Vec<&str> = [
+        State::Received,
+        State::Assigned,
+        State::Verifying,
+        State::Rectifying,
+        State::Appealing,
+    ]
+    .iter()
+    .map(|s| s.as_str())
+    .collect();
+    let overdue = ticket_row::Entity::find()
+        .filter(ticket_row::Column::State.is_in(open))
+        .filter(ticket_row::Column::ReplyDue.lte(now))
+        .filter(ticket_row::Column::Level.lt(TOP_LEVEL))
+        .all(db)
+        .await?;
+    for t in overdue {
+        let level = overdue_level(calendar, t.reply_due, now);
+        if level <= t.level {
+            continue;
+        }
+        let note = format!("逾期未办结，升级至第{level}级督办");
+        let state = State::parse(&t.state).unwrap_or(State::Received);
+        if apply_system(db, &t, state, level, None, "escalate", note, now).await? {
+            done.escalated += 1;
+        }
+    }
+    let silent = ticket_row::Entity::find()
+        .filter(ticket_row::Column::State.eq(State::Replied.as_str()))
+        .filter(ticket_row::Column::UpdatedAt.lte(now - chrono::Duration::days(rating_days)))
+        .all(db)
+        .await?;
+    for t in silent {
+        let decision = ticket::decide(State::Replied, Move::Rate, Mover::System, None)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let note = format!("{}日内未评价，默认基本满意", rating_days);
+        if apply_system(
+            db,
+            &t,
+            decision.to,
+            t.level,
+            Some("基本满意"),
+            "rate",
+            note,
+            now,
+        )
+        .await?
+        {
+            done.deemed_rated += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// Applies a change by Pingjia itself on the ticket's revision; false when the
+/// ticket moved meanwhile.
+#[allow(clippy::too_many_arguments)]
+async fn apply_system(
+    db: &DatabaseConnection,
+    t: &ticket_row::Model,
+    to: State,
+    level: i16,
+    rating: Option<&str>,
+    action: &str,
+    note: String,
+    now: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
+    let txn = db.begin().await?;
+    let mut update = ticket_row::Entity::update_many()
+        .col_expr(ticket_row::Column::State, Expr::value(to.as_str()))
+        .col_expr(ticket_row::Column::Level, Expr::value(level))
+        .col_expr(ticket_row::Column::Revision, Expr::value(t.revision + 1))
+        .col_expr(ticket_row::Column::UpdatedAt, Expr::value(now));
+    if let Some(r) = rating {
+        update = update.col_expr(ticket_row::Column::Rating, Expr::value(r));
+    }
+    let applied = update
+        .filter(ticket_row::Column::Id.eq(t.id))
+        .filter(ticket_row::Column::Revision.eq(t.revision))
+        .exec(&txn)
+        .await?;
+    if applied.rows_affected == 0 {
+        return Ok(false);
+    }
+    let from = State::parse(&t.state);
+    record_event(&txn, t.id, action, from, to, "system", Some(note), now).await?;
+    txn.commit().await?;
+    Ok(true)
 }
