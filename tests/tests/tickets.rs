@@ -3,7 +3,7 @@
 //! API; and of concurrent moves exactly one wins.
 
 use pingjia_api::domain::Role;
-use pingjia_tests::{TestApp, for_each_backend};
+use pingjia_tests::{TestApp, for_each_backend, for_each_backend_with};
 use poem::http::Method;
 use serde_json::{Value, json};
 
@@ -602,5 +602,40 @@ async fn overdue_tickets_escalate_by_level_and_silence_counts_as_basically_satis
         assert_eq!(overdue.body["total"], 1);
         assert_eq!(overdue.body["items"][0]["id"], late_id);
     })
+    .await;
+}
+
+#[tokio::test]
+async fn guessing_ticket_secrets_is_throttled_per_client() {
+    for_each_backend_with(
+        |c| c.auth_failures_per_window = 3,
+        |app| async move {
+            app.with_demo().await;
+            let channel = app.key(Role::Channel, None, None).await;
+            let filed = app
+                .post("/api/v1/tickets", &channel, complaint(None, false))
+                .await
+                .expect(201);
+            let number = filed.body["ticket"]["number"]
+                .as_str()
+                .expect("n")
+                .to_owned();
+            let secret = filed.body["secret"].as_str().expect("s").to_owned();
+            // The right pair works as often as needed; it never counts.
+            for _ in 0..5 {
+                status(&app, &number, &secret).await.expect(200);
+            }
+            for guess in ["AAAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBBB", "CCCCCCCCCCCCCCCC"] {
+                status(&app, &number, guess)
+                    .await
+                    .expect_error(404, "not_found");
+            }
+            let limited = status(&app, &number, "DDDDDDDDDDDDDDDD").await;
+            let limited = limited.expect(429);
+            assert!(limited.headers.contains_key("retry-after"));
+            // Now even the right secret waits for the window.
+            status(&app, &number, &secret).await.expect(429);
+        },
+    )
     .await;
 }

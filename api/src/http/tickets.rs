@@ -330,7 +330,8 @@ impl PublicTicketsApi {
     /// Ticket status by number and secret
     ///
     /// Public. Shows the status and timeline, never personal data; an unknown number
-    /// or a wrong secret is 404.
+    /// or a wrong secret is 404, and after `auth_failures_per_window` of those from one
+    /// client address every lookup is 429 (with `Retry-After`) until the window ends.
     #[oai(
         path = "/tickets/:number",
         method = "get",
@@ -338,11 +339,20 @@ impl PublicTicketsApi {
     )]
     async fn status(
         &self,
+        req: &poem::Request,
         state: Data<&AppState>,
         number: Path<String>,
         secret: Query<String>,
     ) -> Result<Json<PublicTicket>, PublicError> {
-        let s = tickets::public_status(&state.db, &number.0, &secret.0).await?;
+        let client = super::client::address(req, state.trust_forwarded_for);
+        let s = tickets::public_status(
+            &state.db,
+            &number.0,
+            &secret.0,
+            &client,
+            state.auth_failure_limit,
+        )
+        .await?;
         Ok(Json(PublicTicket {
             number: s.number,
             kind: s.kind,

@@ -14,7 +14,7 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{Actor, Page, PageRequest, Scope, ServiceError, audit, page, regions};
+use super::{Actor, Page, PageRequest, Scope, ServiceError, audit, page, rate_limit, regions};
 use crate::domain::Role;
 use crate::domain::calendar::WorkCalendar;
 use crate::domain::contact::{self, ContactCipher};
@@ -607,22 +607,32 @@ pub struct PublicStatus {
     pub timeline: Vec<(DateTime<Utc>, State, Option<String>)>,
 }
 
-/// Status by number and secret (公开查询); a wrong pair is 404.
+/// Status by number and secret (公开查询); a wrong pair is 404. Failed lookups are
+/// counted per client address (`failures` per window, kept in the database), so
+/// secrets cannot be guessed: past the limit every lookup is 429 until the window ends.
 pub async fn public_status(
     db: &DatabaseConnection,
     number: &str,
     secret: &str,
+    client: &str,
+    failures: rate_limit::Limit,
 ) -> Result<PublicStatus, ServiceError> {
-    let not_found = || ServiceError::NotFound { entity: "ticket" };
-    let t = ticket_row::Entity::find()
+    let bucket = format!("ticket-lookup-failure:{client}");
+    if let rate_limit::Verdict::Limited { retry_after_secs } =
+        rate_limit::check(db, &bucket, failures).await?
+    {
+        return Err(ServiceError::RateLimited { retry_after_secs });
+    }
+    let found = ticket_row::Entity::find()
         .filter(ticket_row::Column::Number.eq(number.trim().to_ascii_uppercase()))
         .one(db)
         .await?
-        .ok_or_else(not_found)?;
-    // Compare hashes, not secrets: equal-length hex, no early exit worth exploiting.
-    if t.secret_hash != hash_secret(&secret.to_ascii_uppercase()) {
-        return Err(not_found());
-    }
+        // Compare hashes, not secrets: equal-length hex, no early exit worth exploiting.
+        .filter(|t| t.secret_hash == hash_secret(&secret.to_ascii_uppercase()));
+    let Some(t) = found else {
+        rate_limit::hit(db, &bucket, failures).await?;
+        return Err(ServiceError::NotFound { entity: "ticket" });
+    };
     let timeline = events_of(db, t.id)
         .await?
         .into_iter()
