@@ -215,6 +215,24 @@ async fn the_workflow_is_enforced_through_the_api() {
             .to_owned();
         let secret = filed.body["secret"].as_str().expect("s").to_owned();
 
+        // A county bureau cannot hand the ticket to an agency of another county.
+        let county = app.key(Role::Bureau, Some("320706"), None).await;
+        let elsewhere = app
+            .get("/api/v1/agencies?region=320707&page_size=1", &bureau)
+            .await
+            .expect(200)
+            .body["items"][0]["id"]
+            .as_i64()
+            .expect("agency of 赣榆区");
+        let refused = mv(
+            &app,
+            &county,
+            id,
+            json!({"action": "assign", "agency_id": elsewhere}),
+        )
+        .await
+        .expect(422);
+        assert_eq!(refused.body["details"]["fields"][0]["field"], "agency_id");
         // Assigning needs the agency; agencies cannot assign.
         mv(&app, &bureau, id, json!({"action": "assign"}))
             .await

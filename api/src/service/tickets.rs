@@ -522,15 +522,21 @@ pub async fn move_ticket(
         .map_err(refused)?;
     let agency_id = match req.action {
         Move::Assign => match req.agency_id.or(t.agency_id) {
-            Some(a) => {
-                if agency::Entity::find_by_id(a).one(db).await?.is_none() {
+            Some(a) => match super::agencies::region_path_of(db, a).await? {
+                None => {
                     return Err(ServiceError::invalid(
                         "agency_id",
                         format!("agency {a} does not exist"),
                     ));
                 }
-                Some(a)
-            }
+                Some(path) if !actor.covers_path(&path) => {
+                    return Err(ServiceError::invalid(
+                        "agency_id",
+                        "the agency lies outside the key's region",
+                    ));
+                }
+                Some(_) => Some(a),
+            },
             None => {
                 return Err(ServiceError::invalid(
                     "agency_id",
