@@ -93,6 +93,16 @@ impl State {
         }
     }
 
+    /// States in which the handling side still owes the reporter a reply: these are
+    /// overdue once the reply deadline passes.
+    pub const AWAITING_REPLY: [State; 5] = [
+        State::Received,
+        State::Assigned,
+        State::Verifying,
+        State::Rectifying,
+        State::Appealing,
+    ];
+
     /// No further move is possible.
     pub fn is_final(self) -> bool {
         matches!(self, State::Closed | State::Rejected)
@@ -126,6 +136,25 @@ pub enum Move {
     UpholdAppeal,
     /// The bureau dismisses the appeal: the agency goes on verifying.
     DismissAppeal,
+}
+
+impl Move {
+    /// The name used in the API and the timeline.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Move::Assign => "assign",
+            Move::Reject => "reject",
+            Move::Start => "start",
+            Move::Rectify => "rectify",
+            Move::Reply => "reply",
+            Move::Rate => "rate",
+            Move::Reopen => "reopen",
+            Move::Close => "close",
+            Move::Appeal => "appeal",
+            Move::UpholdAppeal => "uphold_appeal",
+            Move::DismissAppeal => "dismiss_appeal",
+        }
+    }
 }
 
 /// Who makes a move: a key's role, the reporter (through their channel or the
@@ -430,6 +459,16 @@ mod tests {
         // Evaluator keys never move tickets.
         for from in State::ALL {
             assert!(moves_from(from, Mover::Key(Role::Evaluator)).is_empty());
+        }
+    }
+
+    #[test]
+    fn move_names_are_their_serde_names() {
+        for r in RULES {
+            assert_eq!(
+                serde_json::to_value(r.action).expect("json"),
+                serde_json::json!(r.action.as_str())
+            );
         }
     }
 

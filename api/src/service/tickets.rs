@@ -53,6 +53,9 @@ pub const CHANNELS: [&str; 5] = [
 pub const ACK_DAYS: u32 = 1;
 pub const REPLY_DAYS: u32 = 5;
 
+/// The actor of changes Pingjia makes itself (deadlines, deemed ratings).
+const SYSTEM: &str = "system";
+
 /// The highest escalation level (0 agency, 1 county bureau, 2 city bureau).
 const TOP_LEVEL: i16 = 2;
 
@@ -274,7 +277,10 @@ pub async fn create(
     .await?;
     txn.commit().await?;
     Ok(Filed {
-        view: view(db, cipher, actor, row).await?,
+        view: {
+            let full = access(db, actor, &row).await?.unwrap_or(false);
+            view(cipher, full, row)
+        },
         secret,
     })
 }
@@ -326,17 +332,11 @@ async fn access<C: ConnectionTrait>(
     })
 }
 
-async fn view<C: ConnectionTrait>(
-    db: &C,
-    cipher: &ContactCipher,
-    actor: &Actor,
-    t: ticket_row::Model,
-) -> Result<TicketView, ServiceError> {
-    let full = access(db, actor, &t).await?.unwrap_or(false);
+/// The ticket as shown: contact data opened, or masked unless `full`.
+fn view(cipher: &ContactCipher, full: bool, t: ticket_row::Model) -> TicketView {
     let open = |sealed: &Option<String>| sealed.as_deref().and_then(|s| cipher.open(s));
     let (name, phone) = (open(&t.reporter_name), open(&t.reporter_phone));
-    let state = State::parse(&t.state).unwrap_or(State::Received);
-    Ok(TicketView {
+    TicketView {
         reporter_name: if full {
             name
         } else {
@@ -348,23 +348,24 @@ async fn view<C: ConnectionTrait>(
             phone.as_deref().map(contact::mask_phone)
         },
         masked: !full,
-        state,
+        state: State::parse(&t.state).unwrap_or(State::Received),
         ticket: t,
-    })
+    }
 }
 
+/// A ticket the caller may see, and whether it sees the contact data in full.
 async fn visible(
     db: &DatabaseConnection,
     actor: &Actor,
     id: i64,
-) -> Result<ticket_row::Model, ServiceError> {
+) -> Result<(ticket_row::Model, bool), ServiceError> {
     let not_found = || ServiceError::NotFound { entity: "ticket" };
     let t = ticket_row::Entity::find_by_id(id)
         .one(db)
         .await?
         .ok_or_else(not_found)?;
     match access(db, actor, &t).await? {
-        Some(_) => Ok(t),
+        Some(full) => Ok((t, full)),
         None => Err(not_found()),
     }
 }
@@ -376,9 +377,9 @@ pub async fn get(
     actor: &Actor,
     id: i64,
 ) -> Result<(TicketView, Vec<ticket_event::Model>), ServiceError> {
-    let t = visible(db, actor, id).await?;
+    let (t, full) = visible(db, actor, id).await?;
     let events = events_of(db, t.id).await?;
-    Ok((view(db, cipher, actor, t).await?, events))
+    Ok((view(cipher, full, t), events))
 }
 
 async fn events_of(
@@ -409,6 +410,8 @@ pub async fn list(
     req: PageRequest,
 ) -> Result<Page<TicketView>, ServiceError> {
     let mut select = ticket_row::Entity::find().order_by_desc(ticket_row::Column::Id);
+    // Admins and bureaus (within their subtree, as filtered) see contact data in full.
+    let full = !matches!(actor.scope, Scope::Agency { .. });
     match &actor.scope {
         Scope::Everything if actor.role == Role::Admin => {}
         Scope::Everything => {
@@ -428,26 +431,13 @@ pub async fn list(
         select = select.filter(ticket_row::Column::State.eq(state.as_str()));
     }
     if filter.overdue {
-        let open: Vec<&str> = State::ALL
-            .iter()
-            .filter(|s| !s.is_final() && !matches!(s, State::Replied | State::ReturnVisited))
-            .map(|s| s.as_str())
-            .collect();
         select = select
-            .filter(ticket_row::Column::State.is_in(open))
+            .filter(ticket_row::Column::State.is_in(awaiting_reply()))
             .filter(ticket_row::Column::ReplyDue.lt(Utc::now()));
     }
-    let found = page::fetch(db, select, req).await?;
-    let mut items = Vec::with_capacity(found.items.len());
-    for t in found.items.iter().cloned() {
-        items.push(view(db, cipher, actor, t).await?);
-    }
-    Ok(Page {
-        items,
-        page: found.page,
-        page_size: found.page_size,
-        total: found.total,
-    })
+    Ok(page::fetch(db, select, req)
+        .await?
+        .map(|t| view(cipher, full, t)))
 }
 
 /// A requested move.
@@ -484,7 +474,7 @@ pub async fn move_ticket(
     id: i64,
     req: MoveRequest,
 ) -> Result<TicketView, ServiceError> {
-    let t = visible(db, actor, id).await?;
+    let (t, full) = visible(db, actor, id).await?;
     let from = State::parse(&t.state).ok_or_else(|| anyhow::anyhow!("bad state {}", t.state))?;
     let note = req
         .note
@@ -546,20 +536,66 @@ pub async fn move_ticket(
         },
         _ => t.agency_id,
     };
-    let now = Utc::now();
-    let level = if decision.escalates {
-        Ord::min(t.level + 1, TOP_LEVEL)
-    } else {
-        t.level
+    let event_note = match (&rating, note) {
+        (Some(r), Some(n)) => Some(format!("{r}：{n}")),
+        (Some(r), None) => Some(r.clone()),
+        (None, n) => n,
     };
+    let change = Change {
+        action: req.action.as_str(),
+        to: decision.to,
+        level: if decision.escalates {
+            Ord::min(t.level + 1, TOP_LEVEL)
+        } else {
+            t.level
+        },
+        agency_id,
+        rating,
+        actor: actor.label(),
+        note: event_note,
+    };
+    if !apply(db, &t, change, Utc::now()).await? {
+        return Err(ServiceError::Conflict {
+            code: "ticket_changed",
+            message: "the ticket was moved meanwhile; reload it and try again".into(),
+        });
+    }
+    let moved = ticket_row::Entity::find_by_id(t.id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound { entity: "ticket" })?;
+    Ok(view(cipher, full, moved))
+}
+
+/// One change of a ticket: its new state, level, agency and rating, and the event
+/// that records it.
+struct Change {
+    action: &'static str,
+    to: State,
+    level: i16,
+    agency_id: Option<i64>,
+    rating: Option<String>,
+    /// Who made it (a key's label or `system`).
+    actor: String,
+    note: Option<String>,
+}
+
+/// Applies a change on the revision the ticket was read at, with its event, in one
+/// transaction; false when the ticket moved meanwhile (nothing is written then).
+async fn apply(
+    db: &DatabaseConnection,
+    t: &ticket_row::Model,
+    change: Change,
+    now: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
     let txn = db.begin().await?;
     let mut update = ticket_row::Entity::update_many()
-        .col_expr(ticket_row::Column::State, Expr::value(decision.to.as_str()))
+        .col_expr(ticket_row::Column::State, Expr::value(change.to.as_str()))
         .col_expr(ticket_row::Column::Revision, Expr::value(t.revision + 1))
-        .col_expr(ticket_row::Column::Level, Expr::value(level))
-        .col_expr(ticket_row::Column::AgencyId, Expr::value(agency_id))
+        .col_expr(ticket_row::Column::Level, Expr::value(change.level))
+        .col_expr(ticket_row::Column::AgencyId, Expr::value(change.agency_id))
         .col_expr(ticket_row::Column::UpdatedAt, Expr::value(now));
-    if let Some(r) = &rating {
+    if let Some(r) = &change.rating {
         update = update.col_expr(ticket_row::Column::Rating, Expr::value(r.as_str()));
     }
     let applied = update
@@ -568,37 +604,25 @@ pub async fn move_ticket(
         .exec(&txn)
         .await?;
     if applied.rows_affected == 0 {
-        return Err(ServiceError::Conflict {
-            code: "ticket_changed",
-            message: "the ticket was moved meanwhile; reload it and try again".into(),
-        });
+        return Ok(false);
     }
-    let action = serde_json::to_value(req.action)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let event_note = match (&rating, note) {
-        (Some(r), Some(n)) => Some(format!("{r}：{n}")),
-        (Some(r), None) => Some(r.clone()),
-        (None, n) => n,
-    };
     record_event(
         &txn,
         t.id,
-        &action,
-        Some(from),
-        decision.to,
-        &actor.label(),
-        event_note,
+        change.action,
+        State::parse(&t.state),
+        change.to,
+        &change.actor,
+        change.note,
         now,
     )
     .await?;
     txn.commit().await?;
-    let moved = ticket_row::Entity::find_by_id(t.id)
-        .one(db)
-        .await?
-        .ok_or(ServiceError::NotFound { entity: "ticket" })?;
-    view(db, cipher, actor, moved).await
+    Ok(true)
+}
+
+fn awaiting_reply() -> Vec<&'static str> {
+    State::AWAITING_REPLY.iter().map(|s| s.as_str()).collect()
 }
 
 /// What the public lookup shows: no personal data, no handlers' internal notes.
@@ -693,18 +717,8 @@ pub async fn upkeep(
     rating_days: i64,
 ) -> Result<Upkeep, ServiceError> {
     let mut done = Upkeep::default();
-    let open: Vec<&str> = [
-        State::Received,
-        State::Assigned,
-        State::Verifying,
-        State::Rectifying,
-        State::Appealing,
-    ]
-    .iter()
-    .map(|s| s.as_str())
-    .collect();
     let overdue = ticket_row::Entity::find()
-        .filter(ticket_row::Column::State.is_in(open))
+        .filter(ticket_row::Column::State.is_in(awaiting_reply()))
         .filter(ticket_row::Column::ReplyDue.lte(now))
         .filter(ticket_row::Column::Level.lt(TOP_LEVEL))
         .all(db)
@@ -714,9 +728,17 @@ pub async fn upkeep(
         if level <= t.level {
             continue;
         }
-        let note = format!("逾期未办结，升级至第{level}级督办");
-        let state = State::parse(&t.state).unwrap_or(State::Received);
-        if apply_system(db, &t, state, level, None, "escalate", note, now).await? {
+        let change = Change {
+            action: "escalate",
+            // Escalation keeps the state.
+            to: State::parse(&t.state).unwrap_or(State::Received),
+            level,
+            agency_id: t.agency_id,
+            rating: None,
+            actor: SYSTEM.to_owned(),
+            note: Some(format!("逾期未办结，升级至第{level}级督办")),
+        };
+        if apply(db, &t, change, now).await? {
             done.escalated += 1;
         }
     }
@@ -728,57 +750,18 @@ pub async fn upkeep(
     for t in silent {
         let decision = ticket::decide(State::Replied, Move::Rate, Mover::System, None)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let note = format!("{}日内未评价，默认基本满意", rating_days);
-        if apply_system(
-            db,
-            &t,
-            decision.to,
-            t.level,
-            Some("基本满意"),
-            "rate",
-            note,
-            now,
-        )
-        .await?
-        {
+        let change = Change {
+            action: Move::Rate.as_str(),
+            to: decision.to,
+            level: t.level,
+            agency_id: t.agency_id,
+            rating: Some(RATINGS[1].to_owned()),
+            actor: SYSTEM.to_owned(),
+            note: Some(format!("{rating_days}日内未评价，默认基本满意")),
+        };
+        if apply(db, &t, change, now).await? {
             done.deemed_rated += 1;
         }
     }
     Ok(done)
-}
-
-/// Applies a change by Pingjia itself on the ticket's revision; false when the
-/// ticket moved meanwhile.
-#[allow(clippy::too_many_arguments)]
-async fn apply_system(
-    db: &DatabaseConnection,
-    t: &ticket_row::Model,
-    to: State,
-    level: i16,
-    rating: Option<&str>,
-    action: &str,
-    note: String,
-    now: DateTime<Utc>,
-) -> Result<bool, ServiceError> {
-    let txn = db.begin().await?;
-    let mut update = ticket_row::Entity::update_many()
-        .col_expr(ticket_row::Column::State, Expr::value(to.as_str()))
-        .col_expr(ticket_row::Column::Level, Expr::value(level))
-        .col_expr(ticket_row::Column::Revision, Expr::value(t.revision + 1))
-        .col_expr(ticket_row::Column::UpdatedAt, Expr::value(now));
-    if let Some(r) = rating {
-        update = update.col_expr(ticket_row::Column::Rating, Expr::value(r));
-    }
-    let applied = update
-        .filter(ticket_row::Column::Id.eq(t.id))
-        .filter(ticket_row::Column::Revision.eq(t.revision))
-        .exec(&txn)
-        .await?;
-    if applied.rows_affected == 0 {
-        return Ok(false);
-    }
-    let from = State::parse(&t.state);
-    record_event(&txn, t.id, action, from, to, "system", Some(note), now).await?;
-    txn.commit().await?;
-    Ok(true)
 }
