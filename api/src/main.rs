@@ -184,14 +184,15 @@ async fn serve(config: config::Config, demo: bool) -> anyhow::Result<()> {
             issued.secret
         )?;
     }
+    let state = startup::AppState::new(conn.clone(), &config).await?;
+    // The upkeep counts working days with the same calendar as the requests.
     let upkeep = startup::spawn_upkeep(
         conn.clone(),
-        std::sync::Arc::new(pingjia_api::domain::calendar::WorkCalendar::official()),
+        state.calendar.clone(),
         config.ticket_rating_days,
         Duration::from_secs(300),
     );
     tracing::info!(listen = %addr, "serving");
-    let state = startup::AppState::new(conn.clone(), &config).await?;
     let app = startup::app(state, config.body_limit_bytes);
     startup::serve(
         listener,
