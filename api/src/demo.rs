@@ -218,3 +218,24 @@ pub async fn open_campaign(
     campaigns::transition(db, &actor, created.id, campaigns::OPEN).await?;
     Ok(created)
 }
+
+/// A fresh SQLite file in `dir`, migrated, with the demo registry loaded, and a
+/// configuration pointing at it (with a throwaway contact key). For benchmarks.
+pub async fn scratch_database(
+    dir: &std::path::Path,
+) -> anyhow::Result<(crate::config::Config, DatabaseConnection)> {
+    let config = crate::config::Config {
+        database_url: secrecy::SecretString::from(format!(
+            "sqlite://{}?mode=rwc",
+            dir.join("bench.db").display()
+        )),
+        contact_key: Some(crate::domain::contact::ContactCipher::generate_hex().into()),
+        ..crate::config::Config::default()
+    };
+    let conn = crate::db::connect(&config).await?;
+    crate::db::migrate(&conn).await?;
+    load_if_empty(&conn)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((config, conn))
+}

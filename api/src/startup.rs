@@ -165,6 +165,23 @@ pub fn spawn_upkeep(
     })
 }
 
+/// Serves `endpoint` on a free loopback port until the process ends; its address.
+/// For benchmarks and tools that drive an app over real connections.
+pub async fn spawn_on_loopback<E>(endpoint: E) -> std::io::Result<std::net::SocketAddr>
+where
+    E: Endpoint + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(serve(
+        listener,
+        endpoint,
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
+    Ok(addr)
+}
+
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

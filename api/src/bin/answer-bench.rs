@@ -15,11 +15,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use pingjia_api::config::Config;
 use pingjia_api::service::{Actor, cases, surveys};
-use pingjia_api::{db, demo, startup};
+use pingjia_api::{demo, startup};
 use poem::{EndpointExt, Route, handler, post, web::Json};
-use secrecy::SecretString;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -143,19 +141,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let mut out = std::io::stdout().lock();
     let dir = tempfile::tempdir()?;
-    let config = Config {
-        database_url: SecretString::from(format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("bench.db").display()
-        )),
-        contact_key: Some(pingjia_api::domain::contact::ContactCipher::generate_hex().into()),
-        ..Config::default()
-    };
-    let conn = db::connect(&config).await?;
-    db::migrate(&conn).await?;
-    demo::load_if_empty(&conn)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (config, conn) = demo::scratch_database(dir.path()).await?;
     let actor = Actor::cli();
     let today = Utc::now().date_naive();
     for start in (0..answers).step_by(cases::MAX_BATCH) {
@@ -246,30 +232,16 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let app = startup::app(
+    let addr = startup::spawn_on_loopback(startup::app(
         startup::AppState::new(conn.clone(), &config).await?,
         config.body_limit_bytes,
-    );
-    tokio::spawn(startup::serve(
-        listener,
-        app,
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
+    ))
+    .await?;
     let (secs, latencies) = load(addr, requests, connections).await?;
     let rate = report(&mut out, "answers (SQLite, durable)", secs, latencies)?;
 
-    let echo_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let echo_addr = echo_listener.local_addr()?;
-    let echo_app = Route::new().at("/echo", post(echo)).boxed();
-    tokio::spawn(startup::serve(
-        echo_listener,
-        echo_app,
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
+    let echo_addr =
+        startup::spawn_on_loopback(Route::new().at("/echo", post(echo)).boxed()).await?;
     let echo_requests = (0..answers)
         .map(|_| ("/echo".to_owned(), body.clone()))
         .collect();

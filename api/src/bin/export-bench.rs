@@ -13,16 +13,14 @@
 //! the rows in memory.
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
-use pingjia_api::config::Config;
 use pingjia_api::domain::Role;
 use pingjia_api::service::{Actor, keys};
 use pingjia_api::store::response;
-use pingjia_api::{db, demo, startup};
+use pingjia_api::{demo, startup};
 use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
-use secrecy::SecretString;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 #[global_allocator]
@@ -124,19 +122,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let mut out = std::io::stdout().lock();
     let dir = tempfile::tempdir()?;
-    let config = Config {
-        database_url: SecretString::from(format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("bench.db").display()
-        )),
-        contact_key: Some(pingjia_api::domain::contact::ContactCipher::generate_hex().into()),
-        ..Config::default()
-    };
-    let conn = db::connect(&config).await?;
-    db::migrate(&conn).await?;
-    demo::load_if_empty(&conn)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (config, conn) = demo::scratch_database(dir.path()).await?;
     let campaign = demo::open_campaign(&conn, "export benchmark", "open")
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -188,18 +174,11 @@ async fn main() -> anyhow::Result<()> {
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let app = startup::app(
+    let addr = startup::spawn_on_loopback(startup::app(
         startup::AppState::new(conn.clone(), &config).await?,
         config.body_limit_bytes,
-    );
-    tokio::spawn(startup::serve(
-        listener,
-        app,
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
+    ))
+    .await?;
     for format in ["csv", "xlsx"] {
         let (rss_before, _) = memory_mib();
         reset_peak();
