@@ -132,6 +132,37 @@ async fn single_invitation(
     (campaign, generated.body["invitations"][0].clone(), code)
 }
 
+/// The credit code of a demo enterprise.
+async fn an_enterprise(app: &TestApp, key: &str) -> String {
+    let ent = app
+        .get("/api/v1/enterprises?page_size=1", key)
+        .await
+        .expect(200);
+    ent.body["items"][0]["uscc"]
+        .as_str()
+        .expect("uscc")
+        .to_owned()
+}
+
+/// The `n` of a campaign's overall dimension, as the results report it.
+async fn overall_n(app: &TestApp, key: &str, campaign: i64) -> Value {
+    let results = app
+        .get(
+            &format!("/api/v1/campaigns/{campaign}/results?by=dimension&min_n=1"),
+            key,
+        )
+        .await
+        .expect(200);
+    results
+        .body
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["dimension"] == "overall")
+        .expect("overall row")["n"]
+        .clone()
+}
+
 /// Deterministic answers for respondent `r`.
 fn answers(r: usize) -> Value {
     let l = |offset: usize| 1 + ((r * 7 + offset * 3) % 5) as u64;
@@ -156,14 +187,7 @@ async fn cases_invitations_answers_and_results_agree_with_the_scoring_library() 
             .into_iter()
             .take(4)
             .collect();
-        let ent = app
-            .get("/api/v1/enterprises?page_size=1", &bureau)
-            .await
-            .expect(200);
-        let uscc = ent.body["items"][0]["uscc"]
-            .as_str()
-            .expect("uscc")
-            .to_owned();
+        let uscc = an_enterprise(&app, &bureau).await;
 
         // Ingest, then retry: idempotent.
         let first = app
@@ -410,22 +434,8 @@ async fn of_many_concurrent_submissions_exactly_one_succeeds() {
             statuses.iter().all(|s| *s == 201 || *s == 409),
             "{statuses:?}"
         );
-        let results = app
-            .get(
-                &format!("/api/v1/campaigns/{campaign}/results?by=dimension&min_n=1"),
-                &bureau,
-            )
-            .await
-            .expect(200);
-        let overall = results
-            .body
-            .as_array()
-            .expect("rows")
-            .iter()
-            .find(|r| r["dimension"] == "overall")
-            .cloned();
         assert_eq!(
-            overall.expect("overall row")["n"],
+            overall_n(&app, &bureau, campaign).await,
             1,
             "exactly one stored response"
         );
@@ -446,12 +456,8 @@ async fn a_burst_of_answers_stores_each_invitation_exactly_once() {
             .into_iter()
             .take(4)
             .collect();
-        let ent = app
-            .get("/api/v1/enterprises?page_size=1", &bureau)
-            .await
-            .expect(200);
-        let uscc = ent.body["items"][0]["uscc"].as_str().expect("uscc");
-        app.post("/api/v1/cases", &bureau, cases(&agencies, uscc))
+        let uscc = an_enterprise(&app, &bureau).await;
+        app.post("/api/v1/cases", &bureau, cases(&agencies, &uscc))
             .await
             .expect(200);
         let q = enterprise_questionnaire(&app, &bureau).await;
@@ -524,23 +530,8 @@ async fn a_burst_of_answers_stores_each_invitation_exactly_once() {
                 .collect::<Vec<_>>(),
             vec![404; 5]
         );
-        let results = app
-            .get(
-                &format!("/api/v1/campaigns/{campaign}/results?by=dimension&min_n=1"),
-                &bureau,
-            )
-            .await
-            .expect(200);
-        let overall = results
-            .body
-            .as_array()
-            .expect("rows")
-            .iter()
-            .find(|r| r["dimension"] == "overall")
-            .cloned()
-            .expect("overall row");
         assert_eq!(
-            overall["n"],
+            overall_n(&app, &bureau, campaign).await,
             tokens.len(),
             "one stored response per invitation"
         );
@@ -696,12 +687,7 @@ async fn open_campaigns_take_public_answers_idempotently_and_rate_limited() {
         let limited = post(h, b).await.expect_error(429, "too_many_requests");
         assert!(limited.headers.contains_key("retry-after"));
 
-        let results = app
-            .get(&format!("/api/v1/campaigns/{id}/results?by=dimension&min_n=1"), &bureau)
-            .await
-            .expect(200);
-        let overall = results.body.as_array().expect("rows").iter().find(|r| r["dimension"] == "overall").cloned();
-        assert_eq!(overall.expect("overall")["n"], 2, "the replay stored nothing");
+        assert_eq!(overall_n(&app, &bureau, id).await, 2, "the replay stored nothing");
 
         // Invitation campaigns are not public.
         let invitation_campaign = open_campaign(&app, &bureau, q, "邀请制").await;
@@ -833,8 +819,7 @@ async fn phone_visits_export_the_pending_list_and_take_answers_once() {
         let bureau = app.key(Role::Bureau, Some("320700"), None).await;
         let evaluator = app.key(Role::Evaluator, None, None).await;
         let agencies = agency_ids(&app, &bureau).await;
-        let ent = app.get("/api/v1/enterprises?page_size=1", &bureau).await.expect(200);
-        let uscc = ent.body["items"][0]["uscc"].as_str().expect("uscc").to_owned();
+        let uscc = an_enterprise(&app, &bureau).await;
         let today = Utc::now().date_naive();
         let list: Vec<Value> = (0..3)
             .map(|i| {
