@@ -106,6 +106,9 @@ enum KeysAction {
         /// What the key is for.
         #[arg(long)]
         name: String,
+        /// The channel a channel key speaks for: telegram, web or hotline_12345.
+        #[arg(long)]
+        channel: Option<String>,
     },
     /// List keys (never their secrets).
     List,
@@ -171,6 +174,7 @@ async fn serve(config: config::Config, demo: bool) -> anyhow::Result<()> {
                 role: Role::Admin,
                 region_code: None,
                 agency_id: None,
+                channel: None,
             },
         )
         .await
@@ -291,6 +295,7 @@ async fn keys_command(config: &config::Config, action: KeysAction) -> anyhow::Re
             region,
             agency,
             name,
+            channel,
         } => {
             let role = Role::parse(&role).with_context(|| {
                 format!("unknown role {role:?}: use admin, bureau, agency, channel or evaluator")
@@ -303,6 +308,7 @@ async fn keys_command(config: &config::Config, action: KeysAction) -> anyhow::Re
                     role,
                     region_code: region,
                     agency_id: agency,
+                    channel,
                 },
             )
             .await

@@ -17,6 +17,7 @@ use crate::http::{
 };
 use crate::service::intake::Intake;
 use crate::service::rate_limit::Limit;
+use crate::service::ticket_config::SharedCalendar;
 
 /// Shared state of one app: the pool and the metrics registry. Cloning is cheap.
 #[derive(Clone)]
@@ -27,7 +28,7 @@ pub struct AppState {
     /// Seals and opens reporters' contact data.
     pub contacts: ContactCipher,
     /// Working days for ticket deadlines.
-    pub calendar: std::sync::Arc<WorkCalendar>,
+    pub calendar: SharedCalendar,
     pub metrics: Metrics,
     /// Failed authentications allowed per client address and window.
     pub auth_failure_limit: Limit,
@@ -64,7 +65,13 @@ impl AppState {
         Ok(Self {
             intake: Intake::start(config).await?,
             contacts: config.contact_cipher()?,
-            calendar: std::sync::Arc::new(WorkCalendar::official()),
+            calendar: {
+                let shared = SharedCalendar::new(WorkCalendar::official());
+                crate::service::ticket_config::refresh_calendar(&db, &shared)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("loading stored calendars: {e}"))?;
+                shared
+            },
             db,
             metrics: Metrics::new(),
             auth_failure_limit: Limit {
@@ -138,7 +145,7 @@ where
 /// tickets and rates replies left unrated for `rating_days` days.
 pub fn spawn_upkeep(
     db: DatabaseConnection,
-    calendar: std::sync::Arc<WorkCalendar>,
+    calendar: SharedCalendar,
     rating_days: i64,
     every: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
@@ -152,7 +159,12 @@ pub fn spawn_upkeep(
                 Ok(n) => tracing::info!(expired = n, "invitations expired"),
                 Err(e) => tracing::error!(error = %e, "expiring invitations failed"),
             }
-            match crate::service::tickets::upkeep(&db, &calendar, now, rating_days).await {
+            // Years another replica loaded since the last round.
+            if let Err(e) = crate::service::ticket_config::refresh_calendar(&db, &calendar).await {
+                tracing::error!(error = %e, "refreshing calendars failed");
+            }
+            match crate::service::tickets::upkeep(&db, &calendar.current(), now, rating_days).await
+            {
                 Ok(done) if done == Default::default() => {}
                 Ok(done) => tracing::info!(
                     escalated = done.escalated,

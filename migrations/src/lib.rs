@@ -10,6 +10,7 @@ mod m20261124_000004_idempotency;
 mod m20261124_000005_quotas;
 mod m20261124_000006_response_order;
 mod m20261124_000007_tickets;
+mod m20261124_000008_ticket_channels;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000005_quotas::Migration),
             Box::new(m20261124_000006_response_order::Migration),
             Box::new(m20261124_000007_tickets::Migration),
+            Box::new(m20261124_000008_ticket_channels::Migration),
         ]
     }
 }

@@ -208,10 +208,29 @@ impl TestApp {
                 role,
                 region_code: region.map(str::to_owned),
                 agency_id: agency,
+                channel: (role == Role::Channel).then(|| "telegram".to_owned()),
             },
         )
         .await
         .expect("key created")
+        .secret
+    }
+
+    /// A `channel` key speaking for `channel` (telegram, web, hotline_12345).
+    pub async fn channel_key(&self, channel: &str) -> String {
+        keys::create(
+            &self.db,
+            &Actor::cli(),
+            keys::NewKey {
+                name: format!("test channel {channel}"),
+                role: Role::Channel,
+                region_code: None,
+                agency_id: None,
+                channel: Some(channel.to_owned()),
+            },
+        )
+        .await
+        .expect("channel key created")
         .secret
     }
 

@@ -273,7 +273,7 @@ async fn the_workflow_is_enforced_through_the_api() {
             &app,
             &agency_key,
             id,
-            json!({"action": "reply", "note": "经核实，已对涉事执法人员批评教育。"}),
+            json!({"action": "reply", "note": "经核实，已对涉事执法人员批评教育。", "finding": "substantiated"}),
         )
         .await
         .expect(200);
@@ -314,7 +314,7 @@ async fn the_workflow_is_enforced_through_the_api() {
             &app,
             &agency_key,
             id,
-            json!({"action": "reply", "note": "已整改并当面致歉。"}),
+            json!({"action": "reply", "note": "已整改并当面致歉。", "finding": "substantiated"}),
         )
         .await
         .expect(200);
@@ -526,7 +526,7 @@ async fn overdue_tickets_escalate_by_level_and_silence_counts_as_basically_satis
             &app,
             &agency_key,
             answered_id,
-            json!({"action": "reply", "note": "已答复"}),
+            json!({"action": "reply", "note": "已答复", "finding": "unfounded"}),
         )
         .await
         .expect(200);

@@ -170,6 +170,7 @@ async fn main() -> anyhow::Result<()> {
             role: Role::Admin,
             region_code: None,
             agency_id: None,
+            channel: None,
         },
     )
     .await

@@ -165,6 +165,15 @@ impl WorkCalendar {
         self.years.iter().copied()
     }
 
+    /// The holidays and make-up working days of `year`, in date order.
+    pub fn special_days(&self, year: i32) -> Vec<(NaiveDate, DayKind)> {
+        self.days
+            .iter()
+            .filter(|(d, _)| d.year() == year)
+            .map(|(d, k)| (*d, *k))
+            .collect()
+    }
+
     pub fn covers(&self, year: i32) -> bool {
         self.years.contains(&year)
     }

@@ -7,7 +7,9 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
 use rand::RngCore;
+use sha2::{Digest, Sha256};
 
 use super::Invalid;
 
@@ -18,6 +20,8 @@ const NONCE_BYTES: usize = 24;
 #[derive(Clone)]
 pub struct ContactCipher {
     cipher: XChaCha20Poly1305,
+    /// Key of the pseudonyms of channel users, derived from the contact key.
+    pseudonym_key: [u8; 32],
 }
 
 impl std::fmt::Debug for ContactCipher {
@@ -35,8 +39,12 @@ impl ContactCipher {
             .ok_or_else(|| {
                 Invalid::new("the contact key must be 64 hexadecimal characters (256 bits)")
             })?;
+        let mut derive = Sha256::new();
+        derive.update(b"pingjia/pseudonym/v1");
+        derive.update(bytes);
         Ok(Self {
             cipher: XChaCha20Poly1305::new(&Key::from(bytes)),
+            pseudonym_key: derive.finalize().into(),
         })
     }
 
@@ -56,6 +64,18 @@ impl ContactCipher {
             .encrypt(&XNonce::from(nonce), plain.as_bytes())
             .unwrap_or_default();
         format!("{PREFIX}{}{}", hex::encode(nonce), hex::encode(sealed))
+    }
+
+    /// A stable pseudonym of a channel's user id (HMAC-SHA-256, hex): what the
+    /// database looks users up by. Without the key it cannot be reversed by trying
+    /// every Telegram id.
+    pub fn pseudonym(&self, channel: &str, external_id: &str) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.pseudonym_key)
+            .expect("HMAC takes keys of any length");
+        mac.update(channel.as_bytes());
+        mac.update(b":");
+        mac.update(external_id.trim().as_bytes());
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// The plain text, or `None` when the value was sealed with another key or is
@@ -133,6 +153,19 @@ mod tests {
         assert_eq!(cipher.open(&damaged), None);
         assert!(ContactCipher::from_hex("abcd").is_err());
         assert!(ContactCipher::from_hex(&"zz".repeat(32)).is_err());
+    }
+
+    #[test]
+    fn pseudonyms_are_stable_per_key_and_channel() {
+        let cipher = ContactCipher::from_hex(&ContactCipher::generate_hex()).expect("key");
+        let a = cipher.pseudonym("telegram", "123456789");
+        assert_eq!(a, cipher.pseudonym("telegram", " 123456789 "));
+        assert_eq!(a.len(), 64);
+        assert!(!a.contains("123456789"));
+        assert_ne!(a, cipher.pseudonym("web", "123456789"));
+        assert_ne!(a, cipher.pseudonym("telegram", "123456780"));
+        let other = ContactCipher::from_hex(&ContactCipher::generate_hex()).expect("key");
+        assert_ne!(a, other.pseudonym("telegram", "123456789"));
     }
 
     #[test]

@@ -4,7 +4,9 @@
 pub mod agencies;
 pub mod audit;
 pub mod auth;
+pub mod channel;
 pub mod client;
+pub mod contact_points;
 pub mod enterprises;
 pub mod error;
 pub mod frame;
@@ -14,6 +16,7 @@ pub mod ops;
 pub mod questionnaires;
 pub mod regions;
 pub mod surveys;
+pub mod ticket_config;
 pub mod tickets;
 
 use poem_openapi::{OpenApiService, Tags};
@@ -38,6 +41,11 @@ pub enum ApiTags {
     Surveys,
     /// 工单: complaints, reports, suggestions and praise, and their workflow.
     Tickets,
+    /// For channel adapters (bot, web, 12345): their users' tickets, bindings and
+    /// the notification outbox.
+    Channel,
+    /// 监督联系点: contact points and their liaisons.
+    ContactPoints,
     /// For respondents and reporters, no key: invitations, answers, case codes,
     /// ticket status.
     Public,
@@ -59,6 +67,9 @@ pub type Apis = (
     surveys::PublicApi,
     tickets::TicketsApi,
     tickets::PublicTicketsApi,
+    ticket_config::TicketConfigApi,
+    channel::ChannelApi,
+    contact_points::ContactPointsApi,
     audit::AuditApi,
 );
 
@@ -76,6 +87,9 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
             surveys::PublicApi,
             tickets::TicketsApi,
             tickets::PublicTicketsApi,
+            ticket_config::TicketConfigApi,
+            channel::ChannelApi,
+            contact_points::ContactPointsApi,
             audit::AuditApi,
         ),
         "Pingjia (评价) API",

@@ -51,6 +51,21 @@ pub struct Ticket {
     pub reply_due: DateTime<Utc>,
     /// The reporter's rating of the handling, once given.
     pub rating: Option<String>,
+    pub rated_at: Option<DateTime<Utc>>,
+    /// Working days given for the reply (the region's setting when filed).
+    pub reply_days: i16,
+    pub replied_at: Option<DateTime<Utc>>,
+    /// The return visit is due by then (set with the reply).
+    pub visit_due: Option<DateTime<Utc>>,
+    /// substantiated, partly or unfounded (with the reply, or unfounded by an
+    /// upheld appeal).
+    pub finding: Option<String>,
+    /// Region code of the bureau supervising the ticket after escalation.
+    pub escalated_to: Option<String>,
+    /// The contact point (监督联系点) of the liaison who filed it.
+    pub contact_point_id: Option<i64>,
+    /// The sending system's own id (e.g. the 12345 work-order number).
+    pub external_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -82,6 +97,14 @@ impl From<tickets::TicketView> for Ticket {
             ack_due: t.ack_due,
             reply_due: t.reply_due,
             rating: t.rating,
+            rated_at: t.rated_at,
+            reply_days: t.reply_days,
+            replied_at: t.replied_at,
+            visit_due: t.visit_due,
+            finding: t.finding,
+            escalated_to: t.escalated_to,
+            contact_point_id: t.contact_point_id,
+            external_id: t.external_id,
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
@@ -136,7 +159,8 @@ pub struct ReporterBody {
 pub struct FileTicket {
     /// complaint, report, suggestion or praise.
     pub kind: String,
-    /// One of 乱罚款, 不作为, 态度粗暴, 未亮证执法, 选择性执法, 逐利执法, 一刀切,
+    /// An active category by name or code (`GET /ticket-categories`); by default
+    /// 乱罚款, 不作为, 态度粗暴, 未亮证执法, 选择性执法, 逐利执法, 一刀切,
     /// 重复检查/扰企, 吃拿卡要, 程序违法, 其他.
     pub category: String,
     /// The agency concerned, if known (set at triage otherwise).
@@ -174,6 +198,9 @@ pub struct MoveBody {
     pub agency_id: Option<i64>,
     /// For `rate` (满意 or 基本满意) and `reopen` (不满意).
     pub rating: Option<String>,
+    /// For `reply` to a complaint or report (required there): what verification
+    /// found — substantiated (属实), partly (部分属实) or unfounded (不属实).
+    pub finding: Option<String>,
 }
 
 /// Ticket operations.
@@ -211,8 +238,14 @@ impl TicketsApi {
                 phone: r.phone,
             }),
         };
-        let filed =
-            tickets::create(&state.db, &state.contacts, &state.calendar, &auth.0, new).await?;
+        let filed = tickets::create(
+            &state.db,
+            &state.contacts,
+            &state.calendar.current(),
+            &auth.0,
+            new,
+        )
+        .await?;
         Ok(Created::Created(Json(FiledTicket {
             ticket: filed.view.into(),
             secret: filed.secret,
@@ -291,11 +324,19 @@ impl TicketsApi {
             note: b.note,
             agency_id: b.agency_id,
             rating: b.rating,
+            finding: b.finding,
         };
         Ok(Json(
-            tickets::move_ticket(&state.db, &state.contacts, &auth.0, id.0, req)
-                .await?
-                .into(),
+            tickets::move_ticket(
+                &state.db,
+                &state.contacts,
+                &state.calendar.current(),
+                &auth.0,
+                id.0,
+                req,
+            )
+            .await?
+            .into(),
         ))
     }
 }

@@ -20,6 +20,8 @@ pub struct Actor {
     pub key_id: Option<i64>,
     pub role: Role,
     pub scope: Scope,
+    /// The channel of a `channel` key.
+    pub channel: Option<String>,
     /// Request id of the HTTP request, recorded in the audit log.
     pub request_id: Option<String>,
 }
@@ -31,6 +33,7 @@ impl Actor {
             key_id: None,
             role: Role::Admin,
             scope: Scope::Everything,
+            channel: None,
             request_id: None,
         }
     }

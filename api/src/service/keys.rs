@@ -29,7 +29,12 @@ pub struct NewKey {
     pub role: Role,
     pub region_code: Option<String>,
     pub agency_id: Option<i64>,
+    /// The channel a `channel` key speaks for: its users, tickets and outbox.
+    pub channel: Option<String>,
 }
+
+/// Channels a `channel` key may speak for.
+pub const KEY_CHANNELS: [&str; 3] = ["telegram", "web", "hotline_12345"];
 
 /// Result of checking a presented key.
 #[derive(Debug)]
@@ -70,6 +75,23 @@ pub async fn create(
         ),
         _ => {}
     }
+    match (&new.channel, new.role) {
+        (None, Role::Channel) => v.add(
+            "channel",
+            format!(
+                "a channel key needs --channel ({})",
+                KEY_CHANNELS.join(", ")
+            ),
+        ),
+        (Some(c), Role::Channel) if !KEY_CHANNELS.contains(&c.as_str()) => v.add(
+            "channel",
+            format!("must be one of {}", KEY_CHANNELS.join(", ")),
+        ),
+        (Some(_), role) if role != Role::Channel => {
+            v.add("channel", "only channel keys speak for a channel")
+        }
+        _ => {}
+    }
     if new.role == Role::Bureau && new.agency_id.is_some() {
         v.add("agency", "a bureau key is scoped by region, not agency");
     }
@@ -99,6 +121,7 @@ pub async fn create(
         role: Set(new.role),
         region_code: Set(new.region_code),
         agency_id: Set(new.agency_id),
+        channel: Set(new.channel),
         key_hash: Set(hash(&secret)),
         key_prefix: Set(secret[..KEY_PREFIX.len() + 8].to_owned()),
         created_at: Set(Utc::now()),
@@ -222,6 +245,7 @@ pub async fn authenticate(
         key_id: Some(key.id),
         role: key.role,
         scope,
+        channel: key.channel,
         request_id: None,
     }))
 }

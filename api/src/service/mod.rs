@@ -6,6 +6,8 @@ pub mod agencies;
 pub mod audit;
 pub mod campaigns;
 pub mod cases;
+pub mod channels;
+pub mod contact_points;
 pub mod enterprises;
 pub mod error;
 pub mod imports;
@@ -17,6 +19,7 @@ pub mod questionnaires;
 pub mod rate_limit;
 pub mod regions;
 pub mod surveys;
+pub mod ticket_config;
 pub mod tickets;
 
 pub use actor::{Actor, Scope};

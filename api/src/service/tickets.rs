@@ -14,30 +14,20 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{Actor, Page, PageRequest, Scope, ServiceError, audit, page, rate_limit, regions};
-use crate::domain::Role;
+use super::{
+    Actor, Page, PageRequest, Scope, ServiceError, audit, page, rate_limit, regions, ticket_config,
+};
 use crate::domain::calendar::WorkCalendar;
 use crate::domain::contact::{self, ContactCipher};
 use crate::domain::ticket::{self, Move, Mover, Refusal, State};
+use crate::domain::{RegionLevel, Role};
 use crate::store::{agency, region, ticket as ticket_row, ticket_event, ticket_sequence};
 
 /// Ticket kinds (工单类型).
 pub const KINDS: [&str; 4] = ["complaint", "report", "suggestion", "praise"];
 
-/// Default categories (问题类别).
-pub const CATEGORIES: [&str; 11] = [
-    "乱罚款",
-    "不作为",
-    "态度粗暴",
-    "未亮证执法",
-    "选择性执法",
-    "逐利执法",
-    "一刀切",
-    "重复检查/扰企",
-    "吃拿卡要",
-    "程序违法",
-    "其他",
-];
+/// What a reply found about a complaint or report (for the substantiated share).
+pub const FINDINGS: [&str; 3] = ["substantiated", "partly", "unfounded"];
 
 /// Where a ticket came from.
 pub const CHANNELS: [&str; 5] = [
@@ -47,11 +37,6 @@ pub const CHANNELS: [&str; 5] = [
     "contact_point",
     "supervisor",
 ];
-
-/// Working days to acknowledge and to reply (defaults until regions configure their
-/// own; DESIGN.md: 3, 5 and 15 are all in use for replies).
-pub const ACK_DAYS: u32 = 1;
-pub const REPLY_DAYS: u32 = 5;
 
 /// The actor of changes Pingjia makes itself (deadlines, deemed ratings).
 const SYSTEM: &str = "system";
@@ -81,6 +66,17 @@ pub struct NewTicket {
     pub channel: String,
     /// `None` files anonymously.
     pub reporter: Option<Reporter>,
+}
+
+/// Where a ticket came from beyond its channel: the channel user who filed it, the
+/// contact point of a liaison, the sending system's own id, and when it was received
+/// there (deadlines count from then; default now).
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub channel_user_id: Option<i64>,
+    pub contact_point_id: Option<i64>,
+    pub external_id: Option<String>,
+    pub received_at: Option<DateTime<Utc>>,
 }
 
 /// A ticket as a caller may see it: contact data opened or masked.
@@ -148,6 +144,43 @@ pub async fn create(
     actor: &Actor,
     new: NewTicket,
 ) -> Result<Filed, ServiceError> {
+    file(db, cipher, calendar, actor, new, Origin::default()).await
+}
+
+/// The active category a client named by its Chinese name or its code.
+async fn category_named<C: ConnectionTrait>(
+    db: &C,
+    given: &str,
+) -> Result<Result<String, String>, ServiceError> {
+    let all = ticket_config::categories(db).await?;
+    let given = given.trim();
+    Ok(
+        match all
+            .iter()
+            .find(|c| c.active && (c.name == given || c.code == given))
+        {
+            Some(c) => Ok(c.name.clone()),
+            None => Err(format!(
+                "must be one of {}",
+                all.iter()
+                    .filter(|c| c.active)
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        },
+    )
+}
+
+/// Files a ticket with its origin (channel user, contact point, external id).
+pub(crate) async fn file(
+    db: &DatabaseConnection,
+    cipher: &ContactCipher,
+    calendar: &WorkCalendar,
+    actor: &Actor,
+    new: NewTicket,
+    origin: Origin,
+) -> Result<Filed, ServiceError> {
     if !actor.is(&[Role::Admin, Role::Bureau, Role::Channel]) {
         return Err(ServiceError::forbidden(
             "only channel, bureau and admin keys file tickets",
@@ -157,14 +190,24 @@ pub async fn create(
     if !KINDS.contains(&new.kind.as_str()) {
         v.add("kind", format!("must be one of {}", KINDS.join(", ")));
     }
-    if !CATEGORIES.contains(&new.category.as_str()) {
-        v.add(
-            "category",
-            format!("must be one of {}", CATEGORIES.join(", ")),
-        );
-    }
+    let category = match category_named(db, &new.category).await? {
+        Ok(name) => name,
+        Err(reason) => {
+            v.add("category", reason);
+            String::new()
+        }
+    };
     if !CHANNELS.contains(&new.channel.as_str()) {
         v.add("channel", format!("must be one of {}", CHANNELS.join(", ")));
+    } else if actor.role == Role::Channel && actor.channel.as_deref() != Some(new.channel.as_str())
+    {
+        v.add(
+            "channel",
+            format!(
+                "this key speaks for the channel {}",
+                actor.channel.as_deref().unwrap_or("(none)")
+            ),
+        );
     }
     let description = v.text("description", &new.description, 10, 4000);
     let address = new.address.as_deref().map(|a| v.text("address", a, 1, 300));
@@ -215,10 +258,16 @@ pub async fn create(
         }
     }
     v.finish()?;
+    let (deadlines, _) = ticket_config::deadlines_for(db, &new.region_code).await?;
     let now = Utc::now();
+    let received = origin.received_at.unwrap_or(now);
     let secret = new_secret();
     let txn = db.begin().await?;
-    let number = next_number(&txn, crate::domain::calendar::shanghai_date(now).year()).await?;
+    let number = next_number(
+        &txn,
+        crate::domain::calendar::shanghai_date(received).year(),
+    )
+    .await?;
     let (name, phone) = match reporter {
         Some((name, Some(phone))) => (Some(cipher.seal(&name)), Some(cipher.seal(&phone))),
         _ => (None, None),
@@ -227,7 +276,7 @@ pub async fn create(
         number: Set(number),
         secret_hash: Set(hash_secret(&secret)),
         kind: Set(new.kind),
-        category: Set(new.category),
+        category: Set(category),
         agency_id: Set(new.agency_id),
         region_code: Set(new.region_code),
         description: Set(description),
@@ -242,15 +291,22 @@ pub async fn create(
         state: Set(State::Received.as_str().to_owned()),
         level: Set(0),
         revision: Set(0),
-        ack_due: Set(calendar.deadline(now, ACK_DAYS).due),
-        reply_due: Set(calendar.deadline(now, REPLY_DAYS).due),
+        ack_due: Set(calendar.deadline(received, deadlines.ack_days).due),
+        reply_due: Set(calendar.deadline(received, deadlines.reply_days).due),
+        reply_days: Set(i16::try_from(deadlines.reply_days).unwrap_or(i16::MAX)),
         rating: Set(None),
-        created_at: Set(now),
+        created_at: Set(received),
         updated_at: Set(now),
+        channel_user_id: Set(origin.channel_user_id),
+        contact_point_id: Set(origin.contact_point_id),
+        external_id: Set(origin.external_id),
         ..Default::default()
     }
     .insert(&txn)
-    .await?;
+    .await
+    .map_err(|e| {
+        ServiceError::from_unique(e, "a ticket with this external id was filed already")
+    })?;
     record_event(
         &txn,
         row.id,
@@ -259,7 +315,7 @@ pub async fn create(
         State::Received,
         &actor.label(),
         None,
-        now,
+        received,
     )
     .await?;
     audit::record(
@@ -449,6 +505,8 @@ pub struct MoveRequest {
     pub agency_id: Option<i64>,
     /// For `rate`/`reopen`: 满意, 基本满意 or 不满意.
     pub rating: Option<String>,
+    /// For `reply` to a complaint or report: substantiated, partly or unfounded.
+    pub finding: Option<String>,
 }
 
 /// Ratings of the handling (好差评).
@@ -470,11 +528,38 @@ fn refused(r: Refusal) -> ServiceError {
 pub async fn move_ticket(
     db: &DatabaseConnection,
     cipher: &ContactCipher,
+    calendar: &WorkCalendar,
     actor: &Actor,
     id: i64,
     req: MoveRequest,
 ) -> Result<TicketView, ServiceError> {
     let (t, full) = visible(db, actor, id).await?;
+    let by = By {
+        mover: Mover::Key(actor.role),
+        label: actor.label(),
+        region_prefix: actor.region_prefix().map(str::to_owned),
+    };
+    let moved = make_move(db, calendar, &t, by, req).await?;
+    Ok(view(cipher, full, moved))
+}
+
+/// Who makes a move: the mover, the label recorded with it, and the region the
+/// mover's key is confined to (an assigned agency must lie inside it).
+pub(crate) struct By {
+    pub mover: Mover,
+    pub label: String,
+    pub region_prefix: Option<String>,
+}
+
+/// Decides and applies a move by a key or by the reporter; the ticket as it stands
+/// afterwards.
+pub(crate) async fn make_move(
+    db: &DatabaseConnection,
+    calendar: &WorkCalendar,
+    t: &ticket_row::Model,
+    by: By,
+    req: MoveRequest,
+) -> Result<ticket_row::Model, ServiceError> {
     let from = State::parse(&t.state).ok_or_else(|| anyhow::anyhow!("bad state {}", t.state))?;
     let note = req
         .note
@@ -508,8 +593,31 @@ pub async fn move_ticket(
         }
         _ => None,
     };
-    let decision = ticket::decide(from, req.action, Mover::Key(actor.role), note.as_deref())
-        .map_err(refused)?;
+    let decision = ticket::decide(from, req.action, by.mover, note.as_deref()).map_err(refused)?;
+    let finding = match (req.action, req.finding.as_deref()) {
+        (Move::Reply, Some(f)) if FINDINGS.contains(&f) => Some(f.to_owned()),
+        (Move::Reply, Some(_)) => {
+            return Err(ServiceError::invalid(
+                "finding",
+                format!("must be one of {}", FINDINGS.join(", ")),
+            ));
+        }
+        (Move::Reply, None) if matches!(t.kind.as_str(), "complaint" | "report") => {
+            return Err(ServiceError::invalid(
+                "finding",
+                "a reply to a complaint or report states what verification found: \
+                 substantiated, partly or unfounded",
+            ));
+        }
+        (Move::UpholdAppeal, _) => Some(FINDINGS[2].to_owned()),
+        (_, Some(_)) if req.action != Move::Reply => {
+            return Err(ServiceError::invalid(
+                "finding",
+                "only a reply states a finding",
+            ));
+        }
+        _ => t.finding.clone(),
+    };
     let agency_id = match req.action {
         Move::Assign => match req.agency_id.or(t.agency_id) {
             Some(a) => match super::agencies::region_path_of(db, a).await? {
@@ -519,7 +627,12 @@ pub async fn move_ticket(
                         format!("agency {a} does not exist"),
                     ));
                 }
-                Some(path) if !actor.covers_path(&path) => {
+                Some(path)
+                    if by
+                        .region_prefix
+                        .as_deref()
+                        .is_some_and(|prefix| !path.starts_with(prefix)) =>
+                {
                     return Err(ServiceError::invalid(
                         "agency_id",
                         "the agency lies outside the key's region",
@@ -541,30 +654,78 @@ pub async fn move_ticket(
         (Some(r), None) => Some(r.clone()),
         (None, n) => n,
     };
+    let now = Utc::now();
+    let level = if decision.escalates {
+        Ord::min(t.level + 1, TOP_LEVEL)
+    } else {
+        t.level
+    };
+    let visit_due = if decision.to == State::Replied {
+        let (deadlines, _) = ticket_config::deadlines_for(db, &t.region_code).await?;
+        Some(calendar.deadline(now, deadlines.visit_days).due)
+    } else {
+        t.visit_due
+    };
     let change = Change {
         action: req.action.as_str(),
         to: decision.to,
-        level: if decision.escalates {
-            Ord::min(t.level + 1, TOP_LEVEL)
-        } else {
-            t.level
-        },
+        level,
+        escalated_to: supervisor(db, t, level).await?,
         agency_id,
         rating,
-        actor: actor.label(),
+        finding,
+        visit_due,
+        by_reporter: by.mover == Mover::Reporter,
+        actor: by.label,
         note: event_note,
     };
-    if !apply(db, &t, change, Utc::now()).await? {
+    if !apply(db, t, change, now).await? {
         return Err(ServiceError::Conflict {
             code: "ticket_changed",
             message: "the ticket was moved meanwhile; reload it and try again".into(),
         });
     }
-    let moved = ticket_row::Entity::find_by_id(t.id)
+    ticket_row::Entity::find_by_id(t.id)
         .one(db)
         .await?
-        .ok_or(ServiceError::NotFound { entity: "ticket" })?;
-    Ok(view(cipher, full, moved))
+        .ok_or(ServiceError::NotFound { entity: "ticket" })
+}
+
+async fn region_path<C: ConnectionTrait>(db: &C, code: &str) -> Result<String, ServiceError> {
+    Ok(regions::find(db, code)
+        .await?
+        .map(|r| r.path)
+        .ok_or_else(|| anyhow::anyhow!("region {code} of a ticket is gone"))?)
+}
+
+/// The region code of the bureau supervising a ticket at `level`: none at level 0
+/// (its agency handles it), the county bureau over the ticket's region at 1, the city
+/// bureau at 2 (the nearest region of that level on the ticket's path, else the
+/// highest one).
+async fn supervisor<C: ConnectionTrait>(
+    db: &C,
+    t: &ticket_row::Model,
+    level: i16,
+) -> Result<Option<String>, ServiceError> {
+    if level == 0 {
+        return Ok(None);
+    }
+    let path = region_path(db, &t.region_code).await?;
+    let codes: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    let wanted = if level == 1 {
+        RegionLevel::County
+    } else {
+        RegionLevel::City
+    };
+    let on_path = region::Entity::find()
+        .filter(region::Column::Code.is_in(codes.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(on_path
+        .iter()
+        .find(|r| r.level == wanted)
+        .map(|r| r.code.clone())
+        .or_else(|| codes.first().map(|c| (*c).to_owned())))
 }
 
 /// One change of a ticket: its new state, level, agency and rating, and the event
@@ -573,8 +734,14 @@ struct Change {
     action: &'static str,
     to: State,
     level: i16,
+    /// The supervising bureau's region at `level`.
+    escalated_to: Option<String>,
     agency_id: Option<i64>,
     rating: Option<String>,
+    finding: Option<String>,
+    visit_due: Option<DateTime<Utc>>,
+    /// The reporter made the move (they are not notified of their own moves).
+    by_reporter: bool,
     /// Who made it (a key's label or `system`).
     actor: String,
     note: Option<String>,
@@ -594,9 +761,23 @@ async fn apply(
         .col_expr(ticket_row::Column::Revision, Expr::value(t.revision + 1))
         .col_expr(ticket_row::Column::Level, Expr::value(change.level))
         .col_expr(ticket_row::Column::AgencyId, Expr::value(change.agency_id))
+        .col_expr(
+            ticket_row::Column::EscalatedTo,
+            Expr::value(change.escalated_to.clone()),
+        )
+        .col_expr(
+            ticket_row::Column::Finding,
+            Expr::value(change.finding.clone()),
+        )
+        .col_expr(ticket_row::Column::VisitDue, Expr::value(change.visit_due))
         .col_expr(ticket_row::Column::UpdatedAt, Expr::value(now));
     if let Some(r) = &change.rating {
-        update = update.col_expr(ticket_row::Column::Rating, Expr::value(r.as_str()));
+        update = update
+            .col_expr(ticket_row::Column::Rating, Expr::value(r.as_str()))
+            .col_expr(ticket_row::Column::RatedAt, Expr::value(now));
+    }
+    if change.to == State::Replied {
+        update = update.col_expr(ticket_row::Column::RepliedAt, Expr::value(now));
     }
     let applied = update
         .filter(ticket_row::Column::Id.eq(t.id))
@@ -606,11 +787,27 @@ async fn apply(
     if applied.rows_affected == 0 {
         return Ok(false);
     }
+    let from = State::parse(&t.state);
+    if let Some(user) = t.channel_user_id
+        && let Some(kind) = notice_kind(&change, from)
+    {
+        let public_note = change.note.as_deref().filter(|_| is_public(change.action));
+        super::channels::enqueue(
+            &txn,
+            &t.channel,
+            user,
+            Some(t.id),
+            kind,
+            notice_payload(kind, &t.number, change.to, public_note),
+            now,
+        )
+        .await?;
+    }
     record_event(
         &txn,
         t.id,
         change.action,
-        State::parse(&t.state),
+        from,
         change.to,
         &change.actor,
         change.note,
@@ -619,6 +816,53 @@ async fn apply(
     .await?;
     txn.commit().await?;
     Ok(true)
+}
+
+/// Moves whose notes the reporter sees (the public timeline and notifications).
+fn is_public(action: &str) -> bool {
+    matches!(action, "reply" | "reject")
+}
+
+/// What the reporter is told of a change, if anything: every new state the handling
+/// side or Pingjia brings about, except the agency's appeal and its dismissal (the
+/// handling goes on as before); escalations; and a request to rate each reply.
+fn notice_kind(change: &Change, from: Option<State>) -> Option<&'static str> {
+    if change.by_reporter {
+        return None;
+    }
+    match change.action {
+        "escalate" => Some("escalation"),
+        "appeal" | "dismiss_appeal" => None,
+        _ if change.to == State::Replied => Some("rating_request"),
+        _ if Some(change.to) != from => Some("status_change"),
+        _ => None,
+    }
+}
+
+/// The notification's content: the ticket, its new state and the text for the
+/// reporter (Chinese).
+fn notice_payload(kind: &str, number: &str, state: State, note: Option<&str>) -> serde_json::Value {
+    let text = match kind {
+        "rating_request" => format!(
+            "您的工单 {number} 已答复：{}\n请对办理情况作出评价：满意、基本满意或不满意。",
+            note.unwrap_or("")
+        ),
+        "escalation" => format!("您的工单 {number} 未在期限内办结，已升级由上级司法局督办。"),
+        _ => match note {
+            Some(n) => format!("您的工单 {number} 状态更新为「{}」：{n}", state.label()),
+            None => format!("您的工单 {number} 状态更新为「{}」。", state.label()),
+        },
+    };
+    let mut payload = serde_json::json!({
+        "number": number,
+        "state": state.as_str(),
+        "state_label": state.label(),
+        "text": text,
+    });
+    if kind == "rating_request" {
+        payload["ratings"] = serde_json::json!(RATINGS);
+    }
+    payload
 }
 
 fn awaiting_reply() -> Vec<&'static str> {
@@ -668,7 +912,7 @@ pub async fn public_status(
         .into_iter()
         .map(|e| {
             let state = State::parse(&e.to_state).unwrap_or(State::Received);
-            let shown = matches!(e.action.as_str(), "reply" | "reject");
+            let shown = is_public(&e.action);
             (e.at, state, e.note.filter(|_| shown))
         })
         .collect();
@@ -692,13 +936,14 @@ pub struct Upkeep {
 }
 
 /// The level an open ticket should have reached at `now`: its handling agency until
-/// the reply deadline, the county bureau for the next `REPLY_DAYS` working days, the
-/// city bureau after that (逾期升级). Computed from the deadline, so a round that runs
+/// the reply deadline, the county bureau for another reply period (the ticket's
+/// working days), the city bureau after that (逾期升级). Computed from the deadline, so a round that runs
 /// twice changes nothing.
-fn overdue_level(calendar: &WorkCalendar, reply_due: DateTime<Utc>, now: DateTime<Utc>) -> i16 {
-    if now < reply_due {
+fn overdue_level(calendar: &WorkCalendar, t: &ticket_row::Model, now: DateTime<Utc>) -> i16 {
+    let period = u32::try_from(t.reply_days).unwrap_or(1);
+    if now < t.reply_due {
         0
-    } else if now < calendar.deadline(reply_due, REPLY_DAYS).due {
+    } else if now < calendar.deadline(t.reply_due, period).due {
         1
     } else {
         TOP_LEVEL
@@ -724,7 +969,7 @@ pub async fn upkeep(
         .all(db)
         .await?;
     for t in overdue {
-        let level = overdue_level(calendar, t.reply_due, now);
+        let level = overdue_level(calendar, &t, now);
         if level <= t.level {
             continue;
         }
@@ -733,8 +978,12 @@ pub async fn upkeep(
             // Escalation keeps the state.
             to: State::parse(&t.state).unwrap_or(State::Received),
             level,
+            escalated_to: supervisor(db, &t, level).await?,
             agency_id: t.agency_id,
             rating: None,
+            finding: t.finding.clone(),
+            visit_due: t.visit_due,
+            by_reporter: false,
             actor: SYSTEM.to_owned(),
             note: Some(format!("逾期未办结，升级至第{level}级督办")),
         };
@@ -754,8 +1003,12 @@ pub async fn upkeep(
             action: Move::Rate.as_str(),
             to: decision.to,
             level: t.level,
+            escalated_to: t.escalated_to.clone(),
             agency_id: t.agency_id,
             rating: Some(RATINGS[1].to_owned()),
+            finding: t.finding.clone(),
+            visit_due: t.visit_due,
+            by_reporter: false,
             actor: SYSTEM.to_owned(),
             note: Some(format!("{rating_days}日内未评价，默认基本满意")),
         };

@@ -16,6 +16,8 @@ pub struct Model {
     pub key_hash: String,
     /// The first characters of the key, to recognise it in listings.
     pub key_prefix: String,
+    /// The channel a `channel` key speaks for (telegram, web, hotline_12345).
+    pub channel: Option<String>,
     pub created_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
 }

@@ -36,6 +36,22 @@ pub struct Model {
     pub rating: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The channel user who filed it (for their own list and notifications).
+    pub channel_user_id: Option<i64>,
+    /// The contact point, when a liaison filed it.
+    pub contact_point_id: Option<i64>,
+    /// The sending system's own id (12345 work-order number); unique per channel.
+    pub external_id: Option<String>,
+    /// Region code of the bureau supervising it after escalation.
+    pub escalated_to: Option<String>,
+    /// Working days given for the reply (the region's setting when filed).
+    pub reply_days: i16,
+    /// Return-visit deadline, set with the reply.
+    pub visit_due: Option<DateTimeUtc>,
+    /// substantiated / partly / unfounded (set with the reply or by an appeal).
+    pub finding: Option<String>,
+    pub replied_at: Option<DateTimeUtc>,
+    pub rated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
