@@ -503,8 +503,11 @@ async fn overdue_tickets_escalate_by_level_and_silence_counts_as_basically_satis
         let bureau = app.key(Role::Bureau, Some("320700"), None).await;
         let agency = first_agency(&app, &bureau).await;
         let agency_key = app.key(Role::Agency, None, Some(agency)).await;
+        // Filed through the channel API, so its reporter is told of the escalation.
+        let mut through_channel = complaint(Some(agency), false);
+        through_channel["user_id"] = json!("424242");
         let late = app
-            .post("/api/v1/tickets", &channel, complaint(Some(agency), false))
+            .post("/api/v1/channel/tickets", &channel, through_channel)
             .await
             .expect(201);
         let late_id = late.body["ticket"]["id"].as_i64().expect("id");
@@ -563,9 +566,24 @@ async fn overdue_tickets_escalate_by_level_and_silence_counts_as_basically_satis
             .expect(200);
         assert_eq!(t.body["ticket"]["level"], 1);
         assert_eq!(
+            t.body["ticket"]["escalated_to"], "320706",
+            "the county bureau"
+        );
+        assert_eq!(
             t.body["ticket"]["state"], "assigned",
             "escalation keeps the state"
         );
+        let notices = app
+            .get("/api/v1/channel/outbox", &channel)
+            .await
+            .expect(200);
+        let kinds: Vec<&str> = notices.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|i| i["kind"].as_str())
+            .collect();
+        assert_eq!(kinds, ["status_change", "escalation"]);
         let last = t.body["events"]
             .as_array()
             .expect("events")
@@ -591,6 +609,10 @@ async fn overdue_tickets_escalate_by_level_and_silence_counts_as_basically_satis
             .await
             .expect(200);
         assert_eq!(t.body["ticket"]["level"], 2);
+        assert_eq!(
+            t.body["ticket"]["escalated_to"], "320700",
+            "the city bureau"
+        );
         let t = app
             .get(&format!("/api/v1/tickets/{answered_id}"), &bureau)
             .await

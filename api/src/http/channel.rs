@@ -237,9 +237,11 @@ impl ChannelApi {
                 &state.calendar.current(),
                 &auth.0,
                 &b.user_id,
-                &number.0,
-                &b.rating,
-                b.note,
+                channels::Rating {
+                    number: number.0,
+                    rating: b.rating,
+                    note: b.note,
+                },
             )
             .await?
             .into(),

@@ -170,6 +170,15 @@ async fn own_ticket(
         .ok_or(ServiceError::NotFound { entity: "ticket" })
 }
 
+/// A reporter's rating of a replied ticket.
+#[derive(Debug, Clone)]
+pub struct Rating {
+    pub number: String,
+    /// 满意, 基本满意 or 不满意.
+    pub rating: String,
+    pub note: Option<String>,
+}
+
 /// The reporter rates the handling of a replied ticket through their channel:
 /// 满意 or 基本满意 completes the return visit, 不满意 reopens it one level up.
 pub async fn rate(
@@ -178,13 +187,11 @@ pub async fn rate(
     calendar: &WorkCalendar,
     actor: &Actor,
     external_id: &str,
-    number: &str,
-    rating: &str,
-    note: Option<String>,
+    given: Rating,
 ) -> Result<ticket_row::Model, ServiceError> {
     let channel = channel_of(actor)?;
-    let t = own_ticket(db, cipher, channel, external_id, number).await?;
-    let action = match rating {
+    let t = own_ticket(db, cipher, channel, external_id, &given.number).await?;
+    let action = match given.rating.as_str() {
         r if r == RATINGS[2] => Move::Reopen,
         r if RATINGS.contains(&r) => Move::Rate,
         _ => {
@@ -201,9 +208,9 @@ pub async fn rate(
     };
     let req = MoveRequest {
         action,
-        note,
+        note: given.note,
         agency_id: None,
-        rating: Some(rating.to_owned()),
+        rating: Some(given.rating),
         finding: None,
     };
     tickets::make_move(db, calendar, &t, by, req).await
@@ -224,9 +231,11 @@ pub async fn redeem(
     code: &str,
 ) -> Result<contact_point::Model, ServiceError> {
     let channel = channel_of(actor)?.to_owned();
+    let user = user_for(db, cipher, &channel, external_id).await?;
     let now = Utc::now();
+    // The claim is the transaction's first statement: SQLite takes the write lock
+    // at once instead of upgrading a read snapshot another redemption outdated.
     let txn = db.begin().await?;
-    let user = user_for(&txn, cipher, &channel, external_id).await?;
     let claimed = binding_code::Entity::update_many()
         .col_expr(binding_code::Column::RedeemedAt, Expr::value(now))
         .col_expr(binding_code::Column::RedeemedBy, Expr::value(user.id))
