@@ -102,6 +102,7 @@ fn route_templates(spec: &str) -> RouteTemplates {
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
     paths.extend(["/docs", "/docs/", "/openapi.json", "/openapi.yaml"].map(str::to_owned));
+    paths.extend(http::open311::TEMPLATES.map(str::to_owned));
     RouteTemplates::new(paths)
 }
 
@@ -118,6 +119,7 @@ pub fn app(state: AppState, body_limit: usize) -> impl Endpoint<Output = Respons
         .nest("/docs", api.swagger_ui())
         .at("/openapi.json", api.spec_endpoint())
         .at("/openapi.yaml", api.spec_endpoint_yaml())
+        .nest("/open311/v2", http::open311::routes())
         .nest("/", api)
         .data(state)
         .with(CatchPanic::new())

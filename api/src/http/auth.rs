@@ -21,25 +21,29 @@ async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
     let state = req
         .data::<AppState>()
         .ok_or_else(|| ApiError::internal(&"application state missing"))?;
-    // Guessing keys is throttled per client address: failures count, successes do not.
+    Ok(authenticate(req, state, &bearer.token).await?)
+}
+
+/// Checks a presented key (from the `Authorization` header or, for Open311, the
+/// `api_key` parameter). Guessing keys is throttled per client address: failures
+/// count, successes do not.
+pub async fn authenticate(
+    req: &Request,
+    state: &AppState,
+    secret: &str,
+) -> Result<Actor, ApiError> {
     let bucket = format!(
         "auth-failure:{}",
         super::client::address(req, state.trust_forwarded_for)
     );
-    let verdict = rate_limit::check(&state.db, &bucket, state.auth_failure_limit)
-        .await
-        .map_err(ApiError::from)?;
+    let verdict = rate_limit::check(&state.db, &bucket, state.auth_failure_limit).await?;
     if let rate_limit::Verdict::Limited { retry_after_secs } = verdict {
         return Err(ApiError::too_many_requests(
             "too many failed authentication attempts",
             retry_after_secs,
-        )
-        .into());
+        ));
     }
-    let failure = match keys::authenticate(&state.db, &bearer.token)
-        .await
-        .map_err(ApiError::from)?
-    {
+    let failure = match keys::authenticate(&state.db, secret).await? {
         keys::Authentication::Valid(mut actor) => {
             actor.request_id = Some(current_request_id());
             return Ok(actor);
@@ -49,8 +53,6 @@ async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
         }
         keys::Authentication::Unknown => ApiError::unauthorized("unauthorized", "unknown API key"),
     };
-    rate_limit::hit(&state.db, &bucket, state.auth_failure_limit)
-        .await
-        .map_err(ApiError::from)?;
-    Err(failure.into())
+    rate_limit::hit(&state.db, &bucket, state.auth_failure_limit).await?;
+    Err(failure)
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod frame;
 pub mod metrics;
 pub mod officers;
+pub mod open311;
 pub mod ops;
 pub mod questionnaires;
 pub mod regions;

@@ -95,6 +95,16 @@ async fn find_user<C: ConnectionTrait>(
         .await?)
 }
 
+/// The id of the channel user with this external id, created on first contact.
+pub(crate) async fn user_id_for<C: ConnectionTrait>(
+    db: &C,
+    cipher: &ContactCipher,
+    channel: &str,
+    external_id: &str,
+) -> Result<i64, ServiceError> {
+    Ok(user_for(db, cipher, channel, external_id).await?.id)
+}
+
 /// The contact point a user is bound to as a liaison, if it is active.
 async fn bound_contact_point<C: ConnectionTrait>(
     db: &C,

@@ -14,6 +14,7 @@ pub mod imports;
 pub mod intake;
 pub mod keys;
 pub mod officers;
+pub mod open311;
 pub mod page;
 pub mod questionnaires;
 pub mod rate_limit;
