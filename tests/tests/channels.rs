@@ -32,6 +32,10 @@ async fn mv(app: &TestApp, key: &str, id: i64, body: Value) -> pingjia_tests::Re
         .await
 }
 
+fn at(v: &Value) -> chrono::DateTime<chrono::Utc> {
+    serde_json::from_value(v.clone()).expect("an RFC 3339 time")
+}
+
 async fn outbox(app: &TestApp, key: &str, after: i64) -> (Vec<Value>, i64) {
     let batch = app
         .get(&format!("/api/v1/channel/outbox?after={after}"), key)
@@ -552,6 +556,113 @@ async fn deadlines_categories_and_calendars_are_configuration() {
                 {"date": "2031-01-04", "kind": "workday"}
             ])
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn hotline_orders_import_idempotently_with_a_row_report() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let hotline = app.channel_key("hotline_12345").await;
+        let web = app.channel_key("web").await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agencies = app
+            .get("/api/v1/agencies?region=320706&page_size=1", &bureau)
+            .await
+            .expect(200);
+        let agency_code = agencies.body["items"][0]["code"]
+            .as_str()
+            .expect("code")
+            .to_owned();
+        let csv = format!(
+            "hotline_id,received_at,kind,category,region_code,agency_code,description,reporter_name,reporter_phone,address\n\
+             12345-0001,2026-02-13 10:00,投诉,乱罚款,320706,{agency_code},春节前集中检查对商户重复罚款。,赵六,13600003333,海州区通灌路\n\
+             12345-0002,2026-09-30T09:00:00+08:00,建议,其他,320706,,建议执法检查前公布检查清单。,,,\n\
+             12345-0003,2026-03-02 09:00,咨询,其他,320706,,咨询执法程序是否合法的问题。,,,\n\
+             12345-0004,2026-03-02 09:00,投诉,不作为,320706,NOPE,太短,钱七,,\n\
+             12345-0001,2026-03-03 09:00,投诉,不作为,320706,,重复编号的第二条工单内容。,,,\n"
+        );
+        let import = |key: &str| {
+            let (app, csv) = (&app, csv.clone());
+            let auth = format!("Bearer {key}");
+            async move {
+                app.raw(
+                    Method::POST,
+                    "/api/v1/tickets/imports/hotline",
+                    &[("Authorization", &auth), ("Content-Type", "text/csv")],
+                    csv.into_bytes(),
+                )
+                .await
+            }
+        };
+        import(&web).await.expect(403);
+        let first = import(&hotline).await.expect(200);
+        assert_eq!(first.body["rows"], 5);
+        assert_eq!(first.body["created"].as_array().expect("created").len(), 2);
+        let mut errors: Vec<(i64, String)> = first.body["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .map(|e| {
+                (
+                    e["row"].as_i64().expect("row"),
+                    e["column"].as_str().expect("column").to_owned(),
+                )
+            })
+            .collect();
+        errors.sort();
+        assert_eq!(
+            errors,
+            [
+                (3, "kind".to_owned()),
+                (4, "agency_code".to_owned()),
+                (4, "reporter_phone".to_owned()),
+                (5, "hotline_id".to_owned()),
+            ]
+        );
+        // Again: nothing new, the two imported rows are duplicates of the same tickets.
+        let again = import(&hotline).await.expect(200);
+        assert!(again.body["created"].as_array().expect("created").is_empty());
+        let numbers = |r: &Value, list: &str| -> Vec<String> {
+            r[list]
+                .as_array()
+                .expect("list")
+                .iter()
+                .filter_map(|o| o["number"].as_str().map(str::to_owned))
+                .collect()
+        };
+        assert_eq!(numbers(&again.body, "duplicates"), numbers(&first.body, "created"));
+
+        // Filed with the hotline's id and time; the reply deadline counts working days
+        // from receipt across the Spring Festival: 2/14 (a make-up working Saturday)
+        // is day 1, 2/15–2/23 are holidays, 2/24–2/27 days 2–5.
+        let list = app
+            .get("/api/v1/tickets?page_size=10", &bureau)
+            .await
+            .expect(200);
+        let spring = list.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|t| t["external_id"] == "12345-0001")
+            .expect("imported")
+            .clone();
+        assert_eq!(spring["channel"], "hotline_12345");
+        assert_eq!(at(&spring["created_at"]), at(&json!("2026-02-13T02:00:00Z")));
+        assert_eq!(at(&spring["reply_due"]), at(&json!("2026-02-27T16:00:00Z")));
+        assert_eq!(spring["reporter_phone"], "13600003333");
+        assert!(spring["number"].as_str().expect("number").starts_with("TS2026-"));
+        // Across National Day: received 9/30, the holiday runs 10/1–10/7 (10/10 a
+        // make-up Saturday), so the five working days are 10/8, 10/9, 10/10, 10/12, 10/13.
+        let national = list.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|t| t["external_id"] == "12345-0002")
+            .expect("imported")
+            .clone();
+        assert_eq!(at(&national["reply_due"]), at(&json!("2026-10-13T16:00:00Z")));
     })
     .await;
 }

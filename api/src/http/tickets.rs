@@ -203,6 +203,39 @@ pub struct MoveBody {
     pub finding: Option<String>,
 }
 
+/// One imported work order.
+#[derive(Object, Debug)]
+pub struct ImportedOrder {
+    /// 1-based data row.
+    pub row: u64,
+    pub hotline_id: String,
+    /// The ticket number (`TS…`).
+    pub number: String,
+}
+
+/// What a hotline import did.
+#[derive(Object, Debug)]
+pub struct HotlineReport {
+    /// Data rows read.
+    pub rows: u64,
+    /// Tickets filed now.
+    pub created: Vec<ImportedOrder>,
+    /// Rows imported before (unchanged).
+    pub duplicates: Vec<ImportedOrder>,
+    /// Rejected rows: (row, column, reason); nothing was filed for them.
+    pub errors: Vec<super::surveys::ImportError>,
+}
+
+fn orders(list: Vec<(usize, String, String)>) -> Vec<ImportedOrder> {
+    list.into_iter()
+        .map(|(row, hotline_id, number)| ImportedOrder {
+            row: row as u64,
+            hotline_id,
+            number,
+        })
+        .collect()
+}
+
 /// Ticket operations.
 pub struct TicketsApi;
 
@@ -276,6 +309,54 @@ impl TicketsApi {
                 .await?
                 .into(),
         ))
+    }
+
+    /// Import 12345 hotline work orders
+    ///
+    /// Roles: admin, bureau (its subtree), channel (keys of the `hotline_12345`
+    /// channel). CSV or XLSX with the columns hotline_id, received_at (RFC 3339 or
+    /// `YYYY-MM-DD HH:MM[:SS]` Beijing time), kind (投诉/举报/建议/表扬), category,
+    /// region_code, description and optionally agency_code, reporter_name,
+    /// reporter_phone, address. Idempotent on hotline_id: rows imported before are
+    /// listed as duplicates. Bad rows are reported (row, column, reason) and the
+    /// others filed; deadlines count from received_at.
+    #[oai(
+        path = "/tickets/imports/hotline",
+        method = "post",
+        operation_id = "importHotlineOrders"
+    )]
+    async fn import_hotline(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        body: super::surveys::ImportBody,
+    ) -> Result<Json<HotlineReport>, WriteError> {
+        let table = match body {
+            super::surveys::ImportBody::Csv(b) => crate::service::imports::read_csv(&b.0)?,
+            super::surveys::ImportBody::Xlsx(b) => crate::service::imports::read_xlsx(&b.0)?,
+        };
+        let report = crate::service::hotline::import(
+            &state.db,
+            &state.contacts,
+            &state.calendar.current(),
+            &auth.0,
+            table,
+        )
+        .await?;
+        Ok(Json(HotlineReport {
+            rows: report.rows as u64,
+            created: orders(report.created),
+            duplicates: orders(report.duplicates),
+            errors: report
+                .errors
+                .into_iter()
+                .map(|e| super::surveys::ImportError {
+                    row: e.row as u64,
+                    column: e.column,
+                    reason: e.reason,
+                })
+                .collect(),
+        }))
     }
 
     /// Get a ticket with its timeline

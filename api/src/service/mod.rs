@@ -10,6 +10,7 @@ pub mod channels;
 pub mod contact_points;
 pub mod enterprises;
 pub mod error;
+pub mod hotline;
 pub mod imports;
 pub mod intake;
 pub mod keys;
