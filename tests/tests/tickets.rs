@@ -679,3 +679,182 @@ async fn guessing_ticket_secrets_is_throttled_per_client() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn ticket_metrics_per_agency_agree_with_the_scoring_library() {
+    for_each_backend(|app| async move {
+        use chrono::{Duration, Utc};
+        use pingjia_scoring::proportion::{rate_per_100, wilson_ci};
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+
+        app.with_demo().await;
+        let channel = app.key(Role::Channel, None, None).await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agency = first_agency(&app, &bureau).await;
+        let agency_key = app.key(Role::Agency, None, Some(agency)).await;
+        let today = Utc::now().date_naive();
+        let cases: Vec<Value> = (0..40)
+            .map(|i| {
+                json!({
+                    "agency_id": agency,
+                    "case_number": format!("海执罚〔2026〕{i:03}号"),
+                    "kind": "penalty",
+                    "procedure": "general",
+                    "decision_date": (today - Duration::days(2)).to_string(),
+                })
+            })
+            .collect();
+        app.post("/api/v1/cases", &bureau, json!({ "cases": cases }))
+            .await
+            .expect(200);
+
+        // Five tickets against the agency: replied and rated 满意 (substantiated);
+        // replied, found unfounded and rated 不满意; a report found partly true, not
+        // rated; one not accepted (left out); one left unreplied past its deadline.
+        let mut ids = Vec::new();
+        for kind in ["complaint", "complaint", "report", "complaint", "complaint"] {
+            let mut body = complaint(Some(agency), false);
+            body["kind"] = json!(kind);
+            let filed = app
+                .post("/api/v1/tickets", &channel, body)
+                .await
+                .expect(201);
+            ids.push(filed.body["ticket"]["id"].as_i64().expect("id"));
+        }
+        let handle = |id: i64, finding: &'static str| {
+            let (app, bureau, agency_key) = (&app, &bureau, &agency_key);
+            async move {
+                mv(app, bureau, id, json!({"action": "assign"}))
+                    .await
+                    .expect(200);
+                mv(app, agency_key, id, json!({"action": "start"}))
+                    .await
+                    .expect(200);
+                mv(
+                    app,
+                    agency_key,
+                    id,
+                    json!({"action": "reply", "note": "已核实答复。", "finding": finding}),
+                )
+                .await
+                .expect(200);
+            }
+        };
+        handle(ids[0], "substantiated").await;
+        mv(
+            &app,
+            &bureau,
+            ids[0],
+            json!({"action": "rate", "rating": "满意"}),
+        )
+        .await
+        .expect(200);
+        handle(ids[1], "unfounded").await;
+        mv(
+            &app,
+            &bureau,
+            ids[1],
+            json!({"action": "reopen", "rating": "不满意"}),
+        )
+        .await
+        .expect(200);
+        handle(ids[2], "partly").await;
+        mv(
+            &app,
+            &bureau,
+            ids[3],
+            json!({"action": "reject", "note": "非行政执法事项"}),
+        )
+        .await
+        .expect(200);
+        let mut late: pingjia_api::store::ticket::ActiveModel =
+            pingjia_api::store::ticket::Entity::find_by_id(ids[4])
+                .one(&app.db)
+                .await
+                .expect("query")
+                .expect("ticket")
+                .into();
+        late.reply_due = Set(Utc::now() - Duration::hours(1));
+        late.update(&app.db).await.expect("backdate");
+
+        let period = format!(
+            "from={}&to={}",
+            today - Duration::days(30),
+            today + Duration::days(1)
+        );
+        app.get(&format!("/api/v1/ticket-metrics?{period}"), &channel)
+            .await
+            .expect(403);
+        app.get(
+            &format!("/api/v1/ticket-metrics?from={today}&to=2020-01-01"),
+            &bureau,
+        )
+        .await
+        .expect(422);
+        let metrics = app
+            .get(&format!("/api/v1/ticket-metrics?{period}"), &bureau)
+            .await
+            .expect(200);
+        let row = metrics.body["agencies"]
+            .as_array()
+            .expect("agencies")
+            .iter()
+            .find(|a| a["agency_id"] == agency)
+            .expect("the agency")
+            .clone();
+        let counts = [
+            "cases",
+            "complaints",
+            "verified",
+            "substantiated",
+            "reply_settled",
+            "on_time",
+            "rated",
+            "satisfied",
+        ]
+        .map(|k| row[k].as_u64().expect(k));
+        assert_eq!(counts, [40, 3, 3, 2, 4, 3, 2, 1]);
+        let close = |got: &Value, want: pingjia_scoring::proportion::Interval| {
+            for (k, w) in [
+                ("estimate", want.estimate),
+                ("lo", want.lo),
+                ("hi", want.hi),
+            ] {
+                let g = got[k].as_f64().expect(k);
+                assert!((g - w).abs() < 1e-12, "{k}: {g} vs {w}");
+            }
+        };
+        close(
+            &row["complaints_per_100_cases"],
+            rate_per_100(3, 40, 0.95).expect("rate").expect("cases"),
+        );
+        close(
+            &row["substantiated_share"],
+            wilson_ci(2, 3, 0.95).expect("ci").expect("n"),
+        );
+        close(
+            &row["on_time_rate"],
+            wilson_ci(3, 4, 0.95).expect("ci").expect("n"),
+        );
+        close(
+            &row["satisfaction_rate"],
+            wilson_ci(1, 2, 0.95).expect("ci").expect("n"),
+        );
+        // An agency key sees itself only; others' rows have no data but are listed.
+        let own = app
+            .get(&format!("/api/v1/ticket-metrics?{period}"), &agency_key)
+            .await
+            .expect(200);
+        assert_eq!(own.body["agencies"].as_array().expect("rows").len(), 1);
+        let other = metrics.body["agencies"]
+            .as_array()
+            .expect("agencies")
+            .iter()
+            .find(|a| a["agency_id"] != agency)
+            .expect("another agency")
+            .clone();
+        assert!(other["complaints_per_100_cases"].is_null());
+        assert!(other["satisfaction_rate"].is_null());
+    })
+    .await;
+}

@@ -236,6 +236,62 @@ fn orders(list: Vec<(usize, String, String)>) -> Vec<ImportedOrder> {
         .collect()
 }
 
+/// An estimate with its confidence interval.
+#[derive(Object, Debug)]
+pub struct Estimate {
+    pub estimate: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+impl From<pingjia_scoring::proportion::Interval> for Estimate {
+    fn from(i: pingjia_scoring::proportion::Interval) -> Self {
+        Self {
+            estimate: i.estimate,
+            lo: i.lo,
+            hi: i.hi,
+        }
+    }
+}
+
+/// One agency's ticket metrics over the period.
+#[derive(Object, Debug)]
+pub struct AgencyTicketMetrics {
+    pub agency_id: i64,
+    pub agency_name: String,
+    /// Enforcement cases decided in the period.
+    pub cases: u64,
+    /// Complaints filed in the period (those not accepted left out).
+    pub complaints: u64,
+    /// Complaints per 100 cases, exact Poisson interval; null without cases.
+    pub complaints_per_100_cases: Option<Estimate>,
+    /// Complaints and reports with a verification finding.
+    pub verified: u64,
+    /// Of those, substantiated or partly substantiated.
+    pub substantiated: u64,
+    /// substantiated / verified, Wilson interval; null when nothing was verified.
+    pub substantiated_share: Option<Estimate>,
+    /// Tickets replied, or unreplied past their deadline.
+    pub reply_settled: u64,
+    /// Of those, replied by the deadline.
+    pub on_time: u64,
+    pub on_time_rate: Option<Estimate>,
+    /// Tickets rated by the reporter (or deemed 基本满意 after the rating period).
+    pub rated: u64,
+    /// Of those, 满意 or 基本满意.
+    pub satisfied: u64,
+    pub satisfaction_rate: Option<Estimate>,
+}
+
+/// Ticket metrics per agency.
+#[derive(Object, Debug)]
+pub struct TicketMetrics {
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    pub confidence: f64,
+    pub agencies: Vec<AgencyTicketMetrics>,
+}
+
 /// Ticket operations.
 pub struct TicketsApi;
 
@@ -354,6 +410,56 @@ impl TicketsApi {
                     row: e.row as u64,
                     column: e.column,
                     reason: e.reason,
+                })
+                .collect(),
+        }))
+    }
+
+    /// Ticket metrics per agency
+    ///
+    /// Roles: admin (all agencies), bureau (its subtree), agency (its own). For
+    /// tickets filed and cases decided on the dates `from`..=`to` (Asia/Shanghai):
+    /// complaints per 100 cases (exact Poisson interval), substantiated share of
+    /// verified complaints and reports, on-time reply rate and reporter satisfaction
+    /// (Wilson intervals), at `confidence` (default 0.95).
+    #[oai(
+        path = "/ticket-metrics",
+        method = "get",
+        operation_id = "ticketMetrics"
+    )]
+    async fn metrics(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        from: Query<chrono::NaiveDate>,
+        to: Query<chrono::NaiveDate>,
+        confidence: Query<Option<f64>>,
+    ) -> Result<Json<TicketMetrics>, ReadError> {
+        let confidence = confidence.0.unwrap_or(0.95);
+        let rows =
+            crate::service::ticket_metrics::by_agency(&state.db, &auth.0, from.0, to.0, confidence)
+                .await?;
+        Ok(Json(TicketMetrics {
+            from: from.0,
+            to: to.0,
+            confidence,
+            agencies: rows
+                .into_iter()
+                .map(|m| AgencyTicketMetrics {
+                    agency_id: m.agency_id,
+                    agency_name: m.agency_name,
+                    cases: m.cases,
+                    complaints: m.complaints,
+                    complaints_per_100_cases: m.complaints_per_100_cases.map(Into::into),
+                    verified: m.verified,
+                    substantiated: m.substantiated,
+                    substantiated_share: m.substantiated_share.map(Into::into),
+                    reply_settled: m.reply_settled,
+                    on_time: m.on_time,
+                    on_time_rate: m.on_time_rate.map(Into::into),
+                    rated: m.rated,
+                    satisfied: m.satisfied,
+                    satisfaction_rate: m.satisfaction_rate.map(Into::into),
                 })
                 .collect(),
         }))

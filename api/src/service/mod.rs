@@ -22,6 +22,7 @@ pub mod rate_limit;
 pub mod regions;
 pub mod surveys;
 pub mod ticket_config;
+pub mod ticket_metrics;
 pub mod tickets;
 
 pub use actor::{Actor, Scope};
