@@ -666,3 +666,122 @@ async fn hotline_orders_import_idempotently_with_a_row_report() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_reporter_is_invited_to_a_survey_through_the_outbox() {
+    for_each_backend(|app| async move {
+        use chrono::{Duration, Utc};
+        use sea_orm::EntityTrait;
+
+        app.with_demo().await;
+        let telegram = app.channel_key("telegram").await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agency = first_agency(&app, &bureau).await;
+        let list = app.get("/api/v1/questionnaires", &bureau).await.expect(200);
+        let citizen = list
+            .body
+            .as_array()
+            .and_then(|l| l.iter().find(|q| q["key"] == "citizen_satisfaction"))
+            .and_then(|q| q["id"].as_i64())
+            .expect("built-in citizen questionnaire");
+        let today = Utc::now().date_naive();
+        let campaign = app
+            .post(
+                "/api/v1/campaigns",
+                &bureau,
+                json!({
+                    "name": "投诉人满意度回访",
+                    "questionnaire_id": citizen,
+                    "version": 1,
+                    "region_code": "320700",
+                    "mode": "invitation",
+                    "period_start": (today - Duration::days(30)).to_string(),
+                    "period_end": today.to_string(),
+                    "opens_at": (Utc::now() - Duration::hours(1)).to_rfc3339(),
+                    "closes_at": (Utc::now() + Duration::days(30)).to_rfc3339(),
+                }),
+            )
+            .await
+            .expect(201);
+        let campaign = campaign.body["id"].as_i64().expect("id");
+        app.post(
+            &format!("/api/v1/campaigns/{campaign}/status"),
+            &bureau,
+            json!({"status": "open"}),
+        )
+        .await
+        .expect(200);
+
+        let mut body = channel_complaint("5550001", "320706");
+        body["agency_id"] = json!(agency);
+        let filed = app
+            .post("/api/v1/channel/tickets", &telegram, body)
+            .await
+            .expect(201);
+        let id = filed.body["ticket"]["id"].as_i64().expect("id");
+        let invite = |ticket: i64| {
+            let (app, bureau) = (&app, &bureau);
+            async move {
+                app.post(
+                    &format!("/api/v1/tickets/{ticket}/survey-invitation"),
+                    bureau,
+                    json!({"campaign_id": campaign}),
+                )
+                .await
+            }
+        };
+        let sent = invite(id).await.expect(201);
+        assert_eq!(sent.body["agency_id"], agency);
+        invite(id).await.expect_error(409, "already_invited");
+        // A ticket filed without a channel user cannot be reached.
+        let mut direct = channel_complaint("x", "320706");
+        direct["channel"] = json!("telegram");
+        direct["agency_id"] = json!(agency);
+        let direct = app
+            .post("/api/v1/tickets", &telegram, direct)
+            .await
+            .expect(201);
+        let unreachable = invite(direct.body["ticket"]["id"].as_i64().expect("id"))
+            .await
+            .expect(422);
+        assert_eq!(unreachable.fields(), ["ticket_id"]);
+
+        // The token is sealed in the outbox and handed out only when read.
+        let stored = pingjia_api::store::outbox::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("outbox");
+        assert!(stored.iter().all(|o| o.payload.get("token").is_none()));
+        let (items, _) = outbox(&app, &telegram, 0).await;
+        let invitation = items
+            .iter()
+            .find(|i| i["kind"] == "survey_invitation")
+            .expect("the invitation")
+            .clone();
+        assert_eq!(invitation["user_id"], "5550001");
+        let token = invitation["payload"]["token"].as_str().expect("token");
+        assert!(
+            invitation["payload"]["link"]
+                .as_str()
+                .expect("link")
+                .ends_with(token)
+        );
+        assert!(!stored.iter().any(|o| o.payload.to_string().contains(token)));
+        // The token opens the questionnaire.
+        let opened = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/public/invitations/{token}"),
+                None,
+                None,
+            )
+            .await
+            .expect(200);
+        assert!(
+            opened.body["questions"]
+                .as_array()
+                .is_some_and(|q| !q.is_empty())
+        );
+    })
+    .await;
+}

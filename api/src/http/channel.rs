@@ -112,12 +112,14 @@ pub struct Binding {
 pub struct Notification {
     /// Its cursor position; acknowledge it by this id once delivered.
     pub id: i64,
-    /// status_change, rating_request or escalation.
+    /// status_change, rating_request, escalation or survey_invitation.
     pub kind: String,
     /// The channel's own id of the recipient.
     pub user_id: String,
-    /// `number`, `state`, `state_label`, `text` (the message in Chinese) and, for
-    /// rating requests, `ratings`.
+    /// `number`, `text` (the message in Chinese) and: `state`, `state_label` for
+    /// ticket changes; `ratings` for rating requests; `token`, `link`, `bot_link`
+    /// (when a bot is configured), `campaign`, `agency`, `expires_at` for survey
+    /// invitations.
     pub payload: serde_json::Value,
     pub created_at: DateTime<Utc>,
 }
@@ -299,12 +301,22 @@ impl ChannelApi {
         Ok(Json(OutboxBatch {
             items: items
                 .into_iter()
-                .map(|n| Notification {
-                    id: n.id,
-                    kind: n.kind,
-                    user_id: n.user_id,
-                    payload: n.payload,
-                    created_at: n.created_at,
+                .map(|n| {
+                    let mut payload = n.payload;
+                    let token = payload["token"].as_str().map(str::to_owned);
+                    if let Some(token) = token {
+                        payload["link"] = state.invitation_link(&token).into();
+                        if let Some(bot) = state.bot_link(&token) {
+                            payload["bot_link"] = bot.into();
+                        }
+                    }
+                    Notification {
+                        id: n.id,
+                        kind: n.kind,
+                        user_id: n.user_id,
+                        payload,
+                        created_at: n.created_at,
+                    }
                 })
                 .collect(),
             cursor,

@@ -292,6 +292,21 @@ pub struct TicketMetrics {
     pub agencies: Vec<AgencyTicketMetrics>,
 }
 
+/// The campaign to invite a ticket's reporter to.
+#[derive(Object, Debug)]
+pub struct InviteReporterBody {
+    pub campaign_id: i64,
+}
+
+/// The invitation sent through the reporter's channel.
+#[derive(Object, Debug)]
+pub struct ReporterInvitation {
+    pub invitation_id: i64,
+    pub campaign_id: i64,
+    pub agency_id: i64,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Ticket operations.
 pub struct TicketsApi;
 
@@ -463,6 +478,40 @@ impl TicketsApi {
                 })
                 .collect(),
         }))
+    }
+
+    /// Invite the reporter to a satisfaction survey
+    ///
+    /// Roles: admin, bureau (over the ticket and the campaign). For a ticket filed by a
+    /// channel user: a one-time invitation of an invitation campaign covering the
+    /// ticket's agency, delivered as a `survey_invitation` in the channel's outbox
+    /// (with the token and answer links). Once per ticket (409 `already_invited`).
+    #[oai(
+        path = "/tickets/:id/survey-invitation",
+        method = "post",
+        operation_id = "inviteTicketReporter"
+    )]
+    async fn invite_reporter(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<i64>,
+        body: Json<InviteReporterBody>,
+    ) -> Result<Created<ReporterInvitation>, WriteError> {
+        let inv = crate::service::surveys::invite_reporter(
+            &state.db,
+            &state.contacts,
+            &auth.0,
+            id.0,
+            body.0.campaign_id,
+        )
+        .await?;
+        Ok(Created::Created(Json(ReporterInvitation {
+            invitation_id: inv.id,
+            campaign_id: inv.campaign_id,
+            agency_id: inv.agency_id,
+            expires_at: inv.expires_at,
+        })))
     }
 
     /// Get a ticket with its timeline

@@ -381,11 +381,20 @@ pub async fn pending(
             // A user sealed under another key cannot be addressed; it stays pending
             // (and visible to operators) rather than being dropped.
             let user_id = users.get(&i.channel_user_id)?.clone();
+            let mut payload = i.payload;
+            // A survey invitation's one-time token is kept sealed until delivery.
+            if let Some(sealed) = payload
+                .as_object_mut()
+                .and_then(|p| p.remove("sealed_token"))
+            {
+                let token = sealed.as_str().and_then(|s| cipher.open(s))?;
+                payload["token"] = serde_json::Value::String(token);
+            }
             Some(Notification {
                 id: i.id,
                 kind: i.kind,
                 user_id,
-                payload: i.payload,
+                payload,
                 created_at: i.created_at,
             })
         })

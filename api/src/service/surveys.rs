@@ -321,6 +321,124 @@ pub async fn generate_invitations(
     })
 }
 
+/// Invites the reporter of a ticket to a satisfaction survey of the agency that
+/// handled it (admin, or a bureau over the ticket and the campaign): a one-time
+/// invitation (channel `bot`) delivered through the reporter's channel outbox as a
+/// `survey_invitation`, its token sealed until the channel reads it. One invitation
+/// per ticket; the campaign must be an invitation campaign, not closed, covering the
+/// ticket's agency.
+pub async fn invite_reporter(
+    db: &DatabaseConnection,
+    cipher: &crate::domain::contact::ContactCipher,
+    actor: &Actor,
+    ticket_id: i64,
+    campaign_id: i64,
+) -> Result<invitation::Model, ServiceError> {
+    use crate::store::{outbox, ticket as ticket_row};
+    if !actor.is(&[Role::Admin, Role::Bureau]) {
+        return Err(ServiceError::forbidden(
+            "only admin and bureau keys invite reporters",
+        ));
+    }
+    let t = ticket_row::Entity::find_by_id(ticket_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound { entity: "ticket" })?;
+    if !actor.covers_path(&regions::path_of(db, "region_code", &t.region_code).await?) {
+        return Err(ServiceError::NotFound { entity: "ticket" });
+    }
+    let c = campaigns::get(db, actor, campaign_id).await?;
+    let mut v = super::error::Validator::new();
+    let Some(user) = t.channel_user_id else {
+        return Err(ServiceError::invalid(
+            "ticket_id",
+            "the reporter can be reached only when the ticket came through a channel user",
+        ));
+    };
+    let agency = match t.agency_id {
+        Some(id) => agency::Entity::find_by_id(id).one(db).await?,
+        None => None,
+    };
+    match &agency {
+        None => v.add("ticket_id", "the ticket names no agency yet"),
+        Some(a) if !campaigns::covers(db, &c, a).await? => v.add(
+            "campaign_id",
+            "the campaign does not cover the ticket's agency",
+        ),
+        Some(_) => {}
+    }
+    if c.mode != "invitation" {
+        v.add("campaign_id", "choose an invitation campaign");
+    }
+    v.finish()?;
+    if c.status == campaigns::CLOSED || c.closes_at <= Utc::now() {
+        return Err(campaigns::unavailable(Availability::Closed));
+    }
+    let agency = agency.ok_or(ServiceError::NotFound { entity: "agency" })?;
+    let now = Utc::now();
+    let token = new_token();
+    let txn = db.begin().await?;
+    let earlier = outbox::Entity::find()
+        .filter(outbox::Column::TicketId.eq(t.id))
+        .filter(outbox::Column::Kind.eq("survey_invitation"))
+        .one(&txn)
+        .await?;
+    if earlier.is_some() {
+        return Err(ServiceError::Conflict {
+            code: "already_invited",
+            message: "the reporter of this ticket has been invited already".into(),
+        });
+    }
+    let inv = invitation::ActiveModel {
+        campaign_id: Set(c.id),
+        case_id: Set(None),
+        agency_id: Set(agency.id),
+        token_hash: Set(hash_token(&token)),
+        channel: Set("bot".into()),
+        status: Set("pending".into()),
+        expires_at: Set(c.closes_at),
+        created_at: Set(now),
+        answered_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    super::channels::enqueue(
+        &txn,
+        &t.channel,
+        user,
+        Some(t.id),
+        "survey_invitation",
+        serde_json::json!({
+            "number": t.number,
+            "campaign": c.name,
+            "agency": agency.name,
+            "expires_at": c.closes_at,
+            "sealed_token": cipher.seal(&token),
+            "text": format!(
+                "您好！您反映的问题（工单 {}）已办理。诚邀您对{}的执法工作进行满意度评价，问卷仅需几分钟。",
+                t.number, agency.name
+            ),
+        }),
+        now,
+    )
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        audit::Change {
+            action: "invitation.reporter",
+            entity: "ticket",
+            entity_id: t.id.to_string(),
+            region_path: Some(regions::path_of(&txn, "region_code", &t.region_code).await?),
+            details: Some(serde_json::json!({"campaign_id": c.id, "invitation_id": inv.id})),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(inv)
+}
+
 /// What a respondent sees for an invitation token.
 #[derive(Clone)]
 pub struct Invited {
