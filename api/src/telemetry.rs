@@ -5,10 +5,14 @@ use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber: `RUST_LOG` filter (default `info`), text or JSON.
+/// The default filter: `info`, with the database layers' statement logs off.
+pub const DEFAULT_FILTER: &str = "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn";
+
+/// Installs the global subscriber: `RUST_LOG` filter (default [`DEFAULT_FILTER`]),
+/// text or JSON.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let registry = tracing_subscriber::registry().with(filter);
     // A second init (tests, repeated CLI calls) keeps the first subscriber.
     let _ = match format {
