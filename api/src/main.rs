@@ -166,26 +166,47 @@ async fn serve(config: config::Config, demo: bool) -> anyhow::Result<()> {
             )?,
             None => writeln!(out, "Database not empty: demo data not loaded again.")?,
         }
-        let issued = keys::create(
-            &conn,
-            &Actor::cli(),
-            keys::NewKey {
-                name: "demo admin".into(),
-                role: Role::Admin,
-                region_code: None,
-                agency_id: None,
-                channel: None,
-            },
+        let cli = Actor::cli();
+        let demo_key = |name: &str, role: Role, channel: Option<&str>| {
+            keys::create(
+                &conn,
+                &cli,
+                keys::NewKey {
+                    name: name.into(),
+                    role,
+                    region_code: None,
+                    agency_id: None,
+                    channel: channel.map(str::to_owned),
+                },
+            )
+        };
+        let admin = demo_key("demo admin", Role::Admin, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let web = demo_key("demo web channel (Open311)", Role::Channel, Some("web"))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let telegram = demo_key(
+            "demo telegram channel (bot)",
+            Role::Channel,
+            Some("telegram"),
         )
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-        writeln!(out, "Admin key (shown once): {}", issued.secret)?;
+        writeln!(out, "Admin key (shown once):            {}", admin.secret)?;
+        writeln!(
+            out,
+            "Telegram channel key (shown once): {}",
+            telegram.secret
+        )?;
+        writeln!(out, "Web channel key, Open311 api_key:  {}", web.secret)?;
         writeln!(out, "API docs:   {base}/docs")?;
         writeln!(out, "Spec:       {base}/openapi.json")?;
+        writeln!(out, "Open311:    {base}/open311/v2/discovery.json")?;
         writeln!(
             out,
             "Try:        curl -H 'Authorization: Bearer {}' {base}/api/v1/agencies",
-            issued.secret
+            admin.secret
         )?;
     }
     let state = startup::AppState::new(conn.clone(), &config).await?;

@@ -583,6 +583,8 @@ pub struct PublicStep {
     pub at: DateTime<Utc>,
     pub state: State,
     pub state_label: String,
+    /// What happened, e.g. 转办至执法机关, 答复, 逾期未办结，升级督办.
+    pub step: String,
     /// The reply or the reason for not accepting, when this step is one.
     pub note: Option<String>,
 }
@@ -640,11 +642,12 @@ impl PublicTicketsApi {
             timeline: s
                 .timeline
                 .into_iter()
-                .map(|(at, state, note)| PublicStep {
-                    at,
-                    state,
-                    state_label: state.label().to_owned(),
-                    note,
+                .map(|s| PublicStep {
+                    at: s.at,
+                    state: s.state,
+                    state_label: s.state.label().to_owned(),
+                    step: s.step.to_owned(),
+                    note: s.note,
                 })
                 .collect(),
         }))

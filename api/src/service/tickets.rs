@@ -877,8 +877,39 @@ pub struct PublicStatus {
     pub category: String,
     pub state: State,
     pub reply_due: DateTime<Utc>,
-    /// (time, state reached, the note when it was a reply or a rejection).
-    pub timeline: Vec<(DateTime<Utc>, State, Option<String>)>,
+    pub timeline: Vec<PublicStep>,
+}
+
+/// One step of the public timeline.
+#[derive(Debug, Clone)]
+pub struct PublicStep {
+    pub at: DateTime<Utc>,
+    /// The state reached.
+    pub state: State,
+    /// What happened, in Chinese (e.g. 转办, 逾期升级督办).
+    pub step: &'static str,
+    /// The reply or the reason for not accepting, when the step is one.
+    pub note: Option<String>,
+}
+
+/// What a recorded action means to the reporter.
+fn step_label(action: &str) -> &'static str {
+    match action {
+        "create" => "受理",
+        "assign" => "转办至执法机关",
+        "reject" => "不予受理",
+        "start" => "开始核实",
+        "rectify" => "督促整改",
+        "reply" => "答复",
+        "rate" => "评价",
+        "reopen" => "不满意，重新办理并升级督办",
+        "close" => "办结",
+        "appeal" => "执法机关申诉复核",
+        "uphold_appeal" => "申诉成立",
+        "dismiss_appeal" => "申诉不成立，继续核实",
+        "escalate" => "逾期未办结，升级督办",
+        _ => "办理",
+    }
 }
 
 /// Status by number and secret (公开查询); a wrong pair is 404. Failed lookups are
@@ -910,10 +941,11 @@ pub async fn public_status(
     let timeline = events_of(db, t.id)
         .await?
         .into_iter()
-        .map(|e| {
-            let state = State::parse(&e.to_state).unwrap_or(State::Received);
-            let shown = is_public(&e.action);
-            (e.at, state, e.note.filter(|_| shown))
+        .map(|e| PublicStep {
+            at: e.at,
+            state: State::parse(&e.to_state).unwrap_or(State::Received),
+            step: step_label(&e.action),
+            note: e.note.filter(|_| is_public(&e.action)),
         })
         .collect();
     Ok(PublicStatus {
