@@ -11,6 +11,7 @@ mod m20261124_000005_quotas;
 mod m20261124_000006_response_order;
 mod m20261124_000007_tickets;
 mod m20261124_000008_ticket_channels;
+mod m20261124_000009_internal_assessment;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_response_order::Migration),
             Box::new(m20261124_000007_tickets::Migration),
             Box::new(m20261124_000008_ticket_channels::Migration),
+            Box::new(m20261124_000009_internal_assessment::Migration),
         ]
     }
 }

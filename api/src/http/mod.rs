@@ -10,6 +10,7 @@ pub mod contact_points;
 pub mod enterprises;
 pub mod error;
 pub mod frame;
+pub mod internal;
 pub mod metrics;
 pub mod officers;
 pub mod open311;
@@ -50,6 +51,8 @@ pub enum ApiTags {
     /// For respondents and reporters, no key: invitations, answers, case codes,
     /// ticket status.
     Public,
+    /// 内部考核: case-file reviews and samples, the three systems, training.
+    Assessment,
     /// 全过程留痕: who changed what, when.
     Audit,
     /// Health, readiness and metrics.
@@ -71,6 +74,7 @@ pub type Apis = (
     ticket_config::TicketConfigApi,
     channel::ChannelApi,
     contact_points::ContactPointsApi,
+    internal::InternalApi,
     audit::AuditApi,
 );
 
@@ -91,6 +95,7 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
             ticket_config::TicketConfigApi,
             channel::ChannelApi,
             contact_points::ContactPointsApi,
+            internal::InternalApi,
             audit::AuditApi,
         ),
         "Pingjia (评价) API",

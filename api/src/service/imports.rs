@@ -318,3 +318,86 @@ pub async fn import(
     report.stored = valid_rows.len();
     Ok(report)
 }
+
+/// The cells of one row of an import file, read by column name; every unreadable
+/// cell is noted as a row error.
+pub struct Cells<'a> {
+    header: &'a [String],
+    cells: &'a [String],
+    /// 1-based data row.
+    pub row: usize,
+    pub errors: Vec<RowError>,
+}
+
+impl<'a> Cells<'a> {
+    pub fn new(table: &'a Table, index: usize) -> Self {
+        Self {
+            header: &table.header,
+            cells: &table.rows[index],
+            row: index + 1,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn fail(&mut self, column: &str, reason: impl Into<String>) {
+        self.errors.push(RowError {
+            row: self.row,
+            column: column.to_owned(),
+            reason: reason.into(),
+        });
+    }
+
+    /// The trimmed cell, `None` when the column is absent or the cell blank.
+    pub fn text(&self, column: &str) -> Option<String> {
+        let i = self.header.iter().position(|h| h.trim() == column)?;
+        self.cells
+            .get(i)
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty())
+    }
+
+    /// A cell that must be present.
+    pub fn required(&mut self, column: &str) -> String {
+        let value = self.text(column);
+        if value.is_none() {
+            self.fail(column, "required");
+        }
+        value.unwrap_or_default()
+    }
+
+    fn parsed<T: std::str::FromStr>(&mut self, column: &str, what: &str) -> Option<T> {
+        let raw = self.text(column)?;
+        let parsed = raw.parse().ok();
+        if parsed.is_none() {
+            self.fail(column, format!("{raw:?} is not {what}"));
+        }
+        parsed
+    }
+
+    pub fn number(&mut self, column: &str) -> Option<f64> {
+        self.parsed::<f64>(column, "a number")
+            .filter(|v| v.is_finite())
+    }
+
+    pub fn integer(&mut self, column: &str) -> Option<i64> {
+        self.parsed(column, "a whole number")
+    }
+
+    /// `YYYY-MM-DD`.
+    pub fn date(&mut self, column: &str) -> Option<chrono::NaiveDate> {
+        self.parsed(column, "a date (YYYY-MM-DD)")
+    }
+
+    /// 1/0, 是/否, true/false, 通过/未通过.
+    pub fn boolean(&mut self, column: &str) -> Option<bool> {
+        let raw = self.text(column)?;
+        match raw.as_str() {
+            "1" | "是" | "true" | "TRUE" | "yes" | "通过" | "合格" => Some(true),
+            "0" | "否" | "false" | "FALSE" | "no" | "未通过" | "不合格" => Some(false),
+            _ => {
+                self.fail(column, format!("{raw:?} is not 1/0, 是/否 or 通过/未通过"));
+                None
+            }
+        }
+    }
+}

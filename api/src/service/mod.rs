@@ -13,6 +13,7 @@ pub mod error;
 pub mod hotline;
 pub mod imports;
 pub mod intake;
+pub mod internal;
 pub mod keys;
 pub mod officers;
 pub mod open311;
