@@ -4,6 +4,7 @@ pub mod agency_domain;
 pub mod builtin;
 pub mod calendar;
 pub mod contact;
+pub mod index_model;
 pub mod period;
 pub mod qr;
 pub mod questionnaire;
