@@ -59,11 +59,15 @@ async fn open(
         .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))
 }
 
-/// Applies every pending migration and creates the built-in questionnaires.
+/// Applies every pending migration and creates the built-in questionnaires and the
+/// default index model.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await?;
     crate::service::questionnaires::ensure_builtins(db)
         .await
         .map_err(|e| anyhow::anyhow!("creating the built-in questionnaires: {e}"))?;
+    crate::service::index::ensure_default(db)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the default index model: {e}"))?;
     Ok(())
 }

@@ -12,6 +12,7 @@ mod m20261124_000006_response_order;
 mod m20261124_000007_tickets;
 mod m20261124_000008_ticket_channels;
 mod m20261124_000009_internal_assessment;
+mod m20261124_000010_index_models;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000007_tickets::Migration),
             Box::new(m20261124_000008_ticket_channels::Migration),
             Box::new(m20261124_000009_internal_assessment::Migration),
+            Box::new(m20261124_000010_index_models::Migration),
         ]
     }
 }

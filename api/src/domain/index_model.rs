@@ -401,14 +401,10 @@ fn check_indicator(ind: &Indicator, problem: &mut impl FnMut(&str, String)) {
         Source::Survey {
             questionnaire,
             dimension,
-        } => {
-            if questionnaire.trim().is_empty() || dimension.trim().is_empty() {
-                problem(
-                    "indicator.source",
-                    "a survey source names its questionnaire key and dimension".into(),
-                );
-            }
-        }
+        } if questionnaire.trim().is_empty() || dimension.trim().is_empty() => problem(
+            "indicator.source",
+            "a survey source names its questionnaire key and dimension".into(),
+        ),
         Source::Tickets { metric } if !metric_ok(metric, &TICKET_METRICS) => problem(
             "indicator.source.metric",
             format!("must be one of {}", TICKET_METRICS.join(", ")),

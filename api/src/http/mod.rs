@@ -17,6 +17,7 @@ pub mod open311;
 pub mod ops;
 pub mod questionnaires;
 pub mod regions;
+pub mod scores;
 pub mod surveys;
 pub mod ticket_config;
 pub mod tickets;
@@ -53,6 +54,8 @@ pub enum ApiTags {
     Public,
     /// 内部考核: case-file reviews and samples, the three systems, training.
     Assessment,
+    /// 考核评价指标体系: index models, the AHP calculator, scores and breakdowns.
+    Index,
     /// 全过程留痕: who changed what, when.
     Audit,
     /// Health, readiness and metrics.
@@ -75,6 +78,7 @@ pub type Apis = (
     channel::ChannelApi,
     contact_points::ContactPointsApi,
     internal::InternalApi,
+    scores::ScoresApi,
     audit::AuditApi,
 );
 
@@ -96,6 +100,7 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
             channel::ChannelApi,
             contact_points::ContactPointsApi,
             internal::InternalApi,
+            scores::ScoresApi,
             audit::AuditApi,
         ),
         "Pingjia (评价) API",

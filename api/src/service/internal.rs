@@ -977,7 +977,15 @@ pub async fn training_summary(
     if let Some(ids) = readable_agencies(db, actor).await? {
         agencies = agencies.filter(agency::Column::Id.is_in(ids));
     }
-    let agencies = agencies.all(db).await?;
+    training_for(db, agencies.all(db).await?, year).await
+}
+
+/// The training summary of the given agencies.
+pub async fn training_for(
+    db: &DatabaseConnection,
+    agencies: Vec<agency::Model>,
+    year: i32,
+) -> Result<Vec<TrainingSummary>, ServiceError> {
     let ids: Vec<i64> = agencies.iter().map(|a| a.id).collect();
     let officers = officer::Entity::find()
         .filter(officer::Column::AgencyId.is_in(ids))

@@ -12,6 +12,7 @@ pub mod enterprises;
 pub mod error;
 pub mod hotline;
 pub mod imports;
+pub mod index;
 pub mod intake;
 pub mod internal;
 pub mod keys;

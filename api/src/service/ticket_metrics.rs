@@ -84,6 +84,17 @@ pub async fn by_agency(
         Scope::Agency { id, .. } => agencies = agencies.filter(agency::Column::Id.eq(*id)),
     }
     let agencies = agencies.all(db).await?;
+    for_agencies(db, agencies, from, to, confidence).await
+}
+
+/// The metrics of the given agencies for the dates `from..=to`.
+pub async fn for_agencies(
+    db: &DatabaseConnection,
+    agencies: Vec<agency::Model>,
+    from: NaiveDate,
+    to: NaiveDate,
+    confidence: f64,
+) -> Result<Vec<AgencyMetrics>, ServiceError> {
     let ids: Vec<i64> = agencies.iter().map(|a| a.id).collect();
     let cases: Vec<CaseCount> = case::Entity::find()
         .select_only()

@@ -13,6 +13,7 @@ pub mod contact_point;
 pub mod enterprise;
 pub mod file_review;
 pub mod idempotency;
+pub mod index_model;
 pub mod invitation;
 pub mod liaison;
 pub mod officer;

@@ -1,0 +1,383 @@
+//! `/api/v1/index-models`, `/api/v1/ahp` and `/api/v1/scores`: the assessment index.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use super::auth::ApiKey;
+use super::error::{ReadError, WriteError};
+use super::{ApiTags, Created};
+use crate::service::{ServiceError, index};
+use crate::startup::AppState;
+use crate::store::index_model;
+
+/// A version of an index model.
+#[derive(Object, Debug)]
+pub struct IndexModel {
+    pub id: i64,
+    pub key: String,
+    pub version: i32,
+    pub name: String,
+    /// `{root, rules, aggregation, min_n}`: see the README for the format.
+    pub definition: serde_json::Value,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<index_model::Model> for IndexModel {
+    fn from(m: index_model::Model) -> Self {
+        Self {
+            id: m.id,
+            key: m.key,
+            version: m.version,
+            name: m.name,
+            definition: m.definition,
+            created_by: m.created_by,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// A model version to add.
+#[derive(Object, Debug)]
+pub struct NewIndexModel {
+    /// a–z, 0–9, _; a new version when the key exists.
+    pub key: String,
+    pub name: String,
+    pub definition: serde_json::Value,
+}
+
+/// A pairwise comparison matrix.
+#[derive(Object, Debug)]
+pub struct AhpRequest {
+    /// n×n, positive and reciprocal (a[j][i] = 1/a[i][j]), Saaty's 1–9 scale.
+    pub matrix: Vec<Vec<f64>>,
+}
+
+/// AHP weights and consistency.
+#[derive(Object, Debug)]
+pub struct AhpResult {
+    pub weights: Vec<f64>,
+    pub lambda_max: f64,
+    /// (λmax − n)/(n − 1).
+    pub ci: f64,
+    /// CI / RI(n) (Saaty's RI).
+    pub cr: f64,
+    /// CR < 0.1.
+    pub consistent: bool,
+}
+
+/// One agency's index in a list.
+#[derive(Object, Debug)]
+pub struct ScoreRow {
+    pub agency_id: i64,
+    pub agency_name: String,
+    pub region_code: String,
+    pub domain: String,
+    /// After deductions; null when no indicator has data.
+    pub score: Option<f64>,
+    pub se: Option<f64>,
+    /// 95% interval of the score.
+    pub ci_lo: Option<f64>,
+    pub ci_hi: Option<f64>,
+    /// Competition rank (1224) among the compared agencies with a score.
+    pub rank: Option<u32>,
+    pub ranked: u64,
+    /// e.g. missing_indicators, insufficient_sample:citizen_satisfaction.
+    pub flags: Vec<String>,
+    pub missing: Vec<String>,
+}
+
+/// The index of a period.
+#[derive(Object, Debug)]
+pub struct ScoreList {
+    pub model: String,
+    pub model_version: i32,
+    pub period: String,
+    /// Ranked first, then unranked.
+    pub items: Vec<ScoreRow>,
+}
+
+/// An indicator in a breakdown.
+#[derive(Object, Debug)]
+pub struct IndicatorBreakdown {
+    pub key: String,
+    pub name: String,
+    /// The source's value (1–5 mean, share 0–1, count per 100 cases, score 0–100).
+    pub raw: Option<f64>,
+    pub raw_se: Option<f64>,
+    /// Respondents, cases or records behind it.
+    pub n: Option<u64>,
+    /// 0–100.
+    pub value: Option<f64>,
+    pub se: Option<f64>,
+    /// Its weight in the composite (renormalised over present indicators).
+    pub weight: f64,
+    /// weight × value.
+    pub contribution: f64,
+    pub flags: Vec<String>,
+}
+
+/// A child's weight.
+#[derive(Object, Debug)]
+pub struct ChildWeight {
+    pub key: String,
+    pub weight: f64,
+}
+
+/// A group in a breakdown.
+#[derive(Object, Debug)]
+pub struct GroupBreakdown {
+    pub key: String,
+    pub name: String,
+    /// Over its present indicators.
+    pub value: Option<f64>,
+    pub child_weights: Vec<ChildWeight>,
+}
+
+/// A deduction by a rule of the model.
+#[derive(Object, Debug)]
+pub struct Deduction {
+    pub rule: String,
+    pub points: f64,
+}
+
+/// Why an agency scored what it did.
+#[derive(Object, Debug)]
+pub struct Breakdown {
+    pub model: String,
+    pub model_version: i32,
+    pub period: String,
+    #[oai(flatten)]
+    pub summary: ScoreRow,
+    /// Before deductions.
+    pub composite: Option<f64>,
+    pub deductions: Vec<Deduction>,
+    pub groups: Vec<GroupBreakdown>,
+    pub indicators: Vec<IndicatorBreakdown>,
+}
+
+fn row(s: &index::AgencyScore) -> ScoreRow {
+    ScoreRow {
+        agency_id: s.agency_id,
+        agency_name: s.agency_name.clone(),
+        region_code: s.region_code.clone(),
+        domain: s.domain.clone(),
+        score: s.score,
+        se: s.se,
+        ci_lo: s.ci.map(|c| c.0),
+        ci_hi: s.ci.map(|c| c.1),
+        rank: s.rank,
+        ranked: s.ranked as u64,
+        flags: s.flags.clone(),
+        missing: s.missing.clone(),
+    }
+}
+
+/// Index operations.
+pub struct ScoresApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Index")]
+impl ScoresApi {
+    /// Add an index model version
+    ///
+    /// Roles: admin, bureau. The definition is checked: keys unique, hand weights
+    /// summing to 1, AHP matrices consistent (CR < 0.1, else 422 with the CR), sources
+    /// and rules valid; every problem is named by its path (`definition.root.…`).
+    #[oai(
+        path = "/index-models",
+        method = "post",
+        operation_id = "createIndexModel"
+    )]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        body: Json<NewIndexModel>,
+    ) -> Result<Created<IndexModel>, WriteError> {
+        let b = body.0;
+        let m = index::create(&state.db, &auth.0, &b.key, &b.name, b.definition).await?;
+        Ok(Created::Created(Json(m.into())))
+    }
+
+    /// List index models
+    ///
+    /// Roles: any key. Every version, by key.
+    #[oai(
+        path = "/index-models",
+        method = "get",
+        operation_id = "listIndexModels"
+    )]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        _auth: ApiKey,
+    ) -> Result<Json<Vec<IndexModel>>, ReadError> {
+        Ok(Json(
+            index::list(&state.db)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        ))
+    }
+
+    /// Get an index model
+    ///
+    /// Roles: any key. `key` (its latest version) or `key@version`.
+    #[oai(
+        path = "/index-models/:spec",
+        method = "get",
+        operation_id = "getIndexModel"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        _auth: ApiKey,
+        spec: Path<String>,
+    ) -> Result<Json<IndexModel>, ReadError> {
+        Ok(Json(index::find(&state.db, &spec.0).await?.into()))
+    }
+
+    /// AHP calculator
+    ///
+    /// Roles: any key. Weights, λmax, CI and CR of a pairwise comparison matrix; an
+    /// invalid matrix is 422 naming its first bad cell.
+    #[oai(path = "/ahp", method = "post", operation_id = "ahp")]
+    async fn ahp(
+        &self,
+        _auth: ApiKey,
+        body: Json<AhpRequest>,
+    ) -> Result<Json<AhpResult>, WriteError> {
+        let a = pingjia_scoring::weights::ahp(&body.0.matrix, &pingjia_scoring::weights::SAATY_RI)
+            .map_err(|e| ServiceError::invalid("matrix", e.to_string()))?;
+        Ok(Json(AhpResult {
+            consistent: a.is_consistent(),
+            weights: a.weights,
+            lambda_max: a.lambda_max,
+            ci: a.ci,
+            cr: a.cr,
+        }))
+    }
+
+    /// The index of a period
+    ///
+    /// Roles: admin (all agencies), bureau (its subtree), agency (its own row, ranked
+    /// among all). `period`: `2026`, `2026-Q3` or `2026-07`; `model`: key or
+    /// key@version (default `default`); optionally only a `domain` or a `region`.
+    #[oai(path = "/scores", method = "get", operation_id = "listScores")]
+    async fn scores(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        period: Query<String>,
+        model: Query<Option<String>>,
+        domain: Query<Option<String>>,
+        region: Query<Option<String>>,
+    ) -> Result<Json<ScoreList>, ReadError> {
+        let computed = index::compute(
+            &state.db,
+            &auth.0,
+            index::ScoreQuery {
+                model: model.0,
+                period: period.0,
+                domain: domain.0,
+                region: region.0,
+            },
+        )
+        .await?;
+        let mut items: Vec<ScoreRow> = computed.agencies.iter().map(row).collect();
+        items.sort_by_key(|r| (r.rank.is_none(), r.rank, r.agency_id));
+        Ok(Json(ScoreList {
+            model: computed.model.key,
+            model_version: computed.model.version,
+            period: computed.period.to_string(),
+            items,
+        }))
+    }
+
+    /// One agency's breakdown
+    ///
+    /// Roles: admin, bureau (its subtree), agency (its own). Every group and indicator
+    /// with its raw value, 0–100 value, weight and contribution, the deductions, flags
+    /// and rank.
+    #[oai(
+        path = "/scores/agencies/:id",
+        method = "get",
+        operation_id = "agencyScore"
+    )]
+    async fn agency(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        id: Path<i64>,
+        period: Query<String>,
+        model: Query<Option<String>>,
+    ) -> Result<Json<Breakdown>, ReadError> {
+        let computed = index::compute(
+            &state.db,
+            &auth.0,
+            index::ScoreQuery {
+                model: model.0,
+                period: period.0,
+                ..Default::default()
+            },
+        )
+        .await?;
+        let s = computed
+            .agencies
+            .iter()
+            .find(|s| s.agency_id == id.0)
+            .ok_or(ServiceError::NotFound { entity: "agency" })?;
+        Ok(Json(Breakdown {
+            model: computed.model.key.clone(),
+            model_version: computed.model.version,
+            period: computed.period.to_string(),
+            summary: row(s),
+            composite: s.composite,
+            deductions: s
+                .deductions
+                .iter()
+                .map(|(rule, points)| Deduction {
+                    rule: rule.clone(),
+                    points: *points,
+                })
+                .collect(),
+            groups: s
+                .groups
+                .iter()
+                .map(|g| GroupBreakdown {
+                    key: g.key.clone(),
+                    name: g.name.clone(),
+                    value: g.value,
+                    child_weights: g
+                        .child_weights
+                        .iter()
+                        .map(|(key, weight)| ChildWeight {
+                            key: key.clone(),
+                            weight: *weight,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            indicators: s
+                .indicators
+                .iter()
+                .map(|i| IndicatorBreakdown {
+                    key: i.key.clone(),
+                    name: i.name.clone(),
+                    raw: i.raw.map(|r| r.value),
+                    raw_se: i.raw.and_then(|r| r.se),
+                    n: i.raw.and_then(|r| r.n),
+                    value: i.value,
+                    se: i.se,
+                    weight: i.weight,
+                    contribution: i.contribution,
+                    flags: i.flags.clone(),
+                })
+                .collect(),
+        }))
+    }
+}

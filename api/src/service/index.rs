@@ -1,0 +1,873 @@
+//! 考核评价指标体系: index models (immutable numbered versions) and the computation of
+//! the index per agency and period — each indicator's raw value (with n and standard
+//! error where it is statistical), its 0–100 value, the weights resolved for the
+//! period (by hand, AHP, or entropy over the compared agencies), the composite with
+//! its variance Σ W²·Var and renormalisation over missing indicators, the deductions
+//! of the model's rules, flags and the competition rank.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::Utc;
+use pingjia_scoring::composite::{Component, composite};
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, TransactionTrait,
+};
+
+use super::{Actor, Scope, ServiceError, audit, questionnaires, regions, ticket_metrics};
+use crate::domain::Role;
+use crate::domain::calendar::end_of_shanghai_day;
+use crate::domain::index_model::{
+    DEFAULT_MODEL, Definition, Direction, Node, Normalisation, Resolved, Source, Weighting,
+};
+use crate::domain::period::Period;
+use crate::domain::questionnaire::validate_answers;
+use crate::store::{
+    agency, campaign, case, file_review, index_model, questionnaire, questionnaire_version,
+    response, three_systems,
+};
+
+/// The key of the shipped model.
+pub const DEFAULT_KEY: &str = "default";
+
+fn ri() -> &'static [f64] {
+    &pingjia_scoring::weights::SAATY_RI
+}
+
+fn parse(definition: &serde_json::Value) -> Result<Definition, ServiceError> {
+    serde_json::from_value(definition.clone())
+        .map_err(|e| ServiceError::invalid("definition", e.to_string()))
+}
+
+/// Checks a definition: every problem as a field error named by its path.
+pub fn check(definition: &Definition) -> Result<HashMap<String, Resolved>, ServiceError> {
+    definition.check(ri()).map_err(|problems| {
+        ServiceError::Validation(
+            problems
+                .into_iter()
+                .map(|p| super::FieldError::new(format!("definition.{}", p.path), p.reason))
+                .collect(),
+        )
+    })
+}
+
+/// Creates the shipped model (version 1 of `default`) unless it exists.
+pub async fn ensure_default(db: &DatabaseConnection) -> Result<(), ServiceError> {
+    let exists = index_model::Entity::find()
+        .filter(index_model::Column::Key.eq(DEFAULT_KEY))
+        .one(db)
+        .await?
+        .is_some();
+    if exists {
+        return Ok(());
+    }
+    let definition: serde_json::Value = serde_json::from_str(DEFAULT_MODEL)
+        .map_err(|e| anyhow::anyhow!("the shipped model is not JSON: {e}"))?;
+    check(&parse(&definition)?)?;
+    let inserted = index_model::Entity::insert(index_model::ActiveModel {
+        key: Set(DEFAULT_KEY.to_owned()),
+        version: Set(1),
+        name: Set("默认考核评价指标体系".to_owned()),
+        definition: Set(definition),
+        created_by: Set("pingjia".to_owned()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([index_model::Column::Key, index_model::Column::Version])
+    .exec_without_returning(db)
+    .await?;
+    let _ = inserted;
+    Ok(())
+}
+
+/// Adds a version of a model (admin, bureau): the next number of `key`, after the
+/// definition checks (weights summing to 1, AHP consistency, sources, rules).
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    key: &str,
+    name: &str,
+    definition: serde_json::Value,
+) -> Result<index_model::Model, ServiceError> {
+    if !actor.is(&[Role::Admin, Role::Bureau]) {
+        return Err(ServiceError::forbidden(
+            "only admin and bureau keys define index models",
+        ));
+    }
+    let mut v = super::error::Validator::new();
+    let key_ok = (1..=48).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !key_ok {
+        v.add("key", "1–48 characters: a–z, 0–9 and _");
+    }
+    let name = v.text("name", name, 1, 100);
+    v.finish()?;
+    check(&parse(&definition)?)?;
+    let txn = db.begin().await?;
+    let last = index_model::Entity::find()
+        .filter(index_model::Column::Key.eq(key))
+        .order_by_desc(index_model::Column::Version)
+        .one(&txn)
+        .await?
+        .map_or(0, |m| m.version);
+    let model = index_model::ActiveModel {
+        key: Set(key.to_owned()),
+        version: Set(last + 1),
+        name: Set(name),
+        definition: Set(definition),
+        created_by: Set(actor.label()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| ServiceError::from_unique(e, "a version was added concurrently; retry"))?;
+    audit::record(
+        &txn,
+        actor,
+        audit::Change {
+            action: "index_model.create",
+            entity: "index_model",
+            entity_id: model.id.to_string(),
+            region_path: None,
+            details: Some(serde_json::json!({"key": model.key, "version": model.version})),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Every model version, by key and version.
+pub async fn list(db: &DatabaseConnection) -> Result<Vec<index_model::Model>, ServiceError> {
+    Ok(index_model::Entity::find()
+        .order_by_asc(index_model::Column::Key)
+        .order_by_asc(index_model::Column::Version)
+        .all(db)
+        .await?)
+}
+
+/// A model by `key` (latest version) or `key@version`.
+pub async fn find(db: &DatabaseConnection, spec: &str) -> Result<index_model::Model, ServiceError> {
+    let (key, version) = match spec.split_once('@') {
+        Some((k, v)) => (
+            k,
+            Some(
+                v.parse::<i32>()
+                    .map_err(|_| ServiceError::invalid("model", "use key or key@version"))?,
+            ),
+        ),
+        None => (spec, None),
+    };
+    let mut select = index_model::Entity::find()
+        .filter(index_model::Column::Key.eq(key))
+        .order_by_desc(index_model::Column::Version);
+    if let Some(v) = version {
+        select = select.filter(index_model::Column::Version.eq(v));
+    }
+    select.one(db).await?.ok_or(ServiceError::NotFound {
+        entity: "index model",
+    })
+}
+
+// ── computation ───────────────────────────────────────────────────────────────────
+
+/// A raw indicator value with its sampling information.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Raw {
+    pub value: f64,
+    /// Standard error, for statistical sources.
+    pub se: Option<f64>,
+    /// Respondents, cases or records behind it.
+    pub n: Option<u64>,
+}
+
+/// One indicator of one agency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndicatorScore {
+    pub key: String,
+    pub name: String,
+    pub raw: Option<Raw>,
+    /// 0–100.
+    pub value: Option<f64>,
+    pub se: Option<f64>,
+    /// The weight it carries in the composite, renormalised over present indicators.
+    pub weight: f64,
+    /// weight × value: its points in the composite.
+    pub contribution: f64,
+    pub flags: Vec<String>,
+}
+
+/// A group of the tree with its value over its indicators.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupScore {
+    pub key: String,
+    pub name: String,
+    /// The weights of its children as used in the period.
+    pub child_weights: Vec<(String, f64)>,
+    pub value: Option<f64>,
+}
+
+/// One agency's index for a period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgencyScore {
+    pub agency_id: i64,
+    pub agency_name: String,
+    pub region_code: String,
+    pub domain: String,
+    /// After deductions, 0–100.
+    pub score: Option<f64>,
+    pub composite: Option<f64>,
+    pub se: Option<f64>,
+    pub ci: Option<(f64, f64)>,
+    /// (rule note, points) applied.
+    pub deductions: Vec<(String, f64)>,
+    pub rank: Option<u32>,
+    /// Among how many ranked agencies.
+    pub ranked: usize,
+    pub flags: Vec<String>,
+    /// Indicators without data (their weight went to the others).
+    pub missing: Vec<String>,
+    pub groups: Vec<GroupScore>,
+    pub indicators: Vec<IndicatorScore>,
+}
+
+/// The index of a model for a period.
+#[derive(Debug, Clone)]
+pub struct Computed {
+    pub model: index_model::Model,
+    pub period: Period,
+    pub agencies: Vec<AgencyScore>,
+}
+
+/// Filters of a computation.
+#[derive(Debug, Clone, Default)]
+pub struct ScoreQuery {
+    /// `key` or `key@version`; default `default`.
+    pub model: Option<String>,
+    pub period: String,
+    /// Compare only agencies of this domain.
+    pub domain: Option<String>,
+    /// Only agencies in this region's subtree (within the key's scope).
+    pub region: Option<String>,
+}
+
+/// The agencies compared: the key's region (all for admin and agency keys), narrowed
+/// by `region` and `domain`.
+async fn compared(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    q: &ScoreQuery,
+) -> Result<Vec<agency::Model>, ServiceError> {
+    if !actor.is(&[Role::Admin, Role::Bureau, Role::Agency]) {
+        return Err(ServiceError::forbidden(
+            "only admin, bureau and agency keys read scores",
+        ));
+    }
+    let mut select = agency::Entity::find()
+        .filter(agency::Column::Active.eq(true))
+        .order_by_asc(agency::Column::Id);
+    if let Scope::Region { path, .. } = &actor.scope {
+        select = select.filter(agency::Column::RegionCode.in_subquery(regions::codes_under(path)));
+    }
+    if let Some(code) = &q.region {
+        let path = regions::path_of(db, "region", code).await?;
+        if !actor.covers_path(&path) && !matches!(actor.scope, Scope::Agency { .. }) {
+            return Err(ServiceError::invalid(
+                "region",
+                "lies outside the key's region",
+            ));
+        }
+        select = select.filter(agency::Column::RegionCode.in_subquery(regions::codes_under(&path)));
+    }
+    let mut all = select.all(db).await?;
+    if let Some(d) = &q.domain {
+        all.retain(|a| a.domain.to_value() == *d);
+    }
+    Ok(all)
+}
+
+/// Computes the index for every compared agency. Agency keys get only their own
+/// entry (with its rank among all).
+pub async fn compute(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    q: ScoreQuery,
+) -> Result<Computed, ServiceError> {
+    let period =
+        Period::parse(&q.period).map_err(|e| ServiceError::invalid("period", e.to_string()))?;
+    let model = find(db, q.model.as_deref().unwrap_or(DEFAULT_KEY)).await?;
+    let definition = parse(&model.definition)?;
+    let resolved = check(&definition)?;
+    let agencies = compared(db, actor, &q).await?;
+    let leaves = definition.leaves();
+    let mut raws: Vec<HashMap<i64, Raw>> = Vec::with_capacity(leaves.len());
+    for leaf in &leaves {
+        let Some(ind) = &leaf.indicator else { continue };
+        raws.push(raw_values(db, &agencies, period, &ind.source).await?);
+    }
+    let normalised: Vec<HashMap<i64, (f64, Option<f64>)>> = leaves
+        .iter()
+        .zip(&raws)
+        .map(|(leaf, raw)| normalise(leaf, raw))
+        .collect();
+    // Weights of each group's children for this period (entropy from the data).
+    let mut child_weights: HashMap<String, (Vec<f64>, bool)> = HashMap::new();
+    resolve_weights(
+        &definition.root,
+        &resolved,
+        &leaves,
+        &raws,
+        &agencies,
+        &mut child_weights,
+    );
+    let effective = effective_weights(&definition.root, &child_weights, 1.0);
+    let z = pingjia_scoring::dist::normal_quantile(0.975);
+    let mut scores = Vec::with_capacity(agencies.len());
+    for a in &agencies {
+        let components: Vec<Component> = leaves
+            .iter()
+            .enumerate()
+            .map(|(i, leaf)| {
+                let v = normalised[i].get(&a.id);
+                Component {
+                    weight: effective.get(&leaf.key).copied().unwrap_or(0.0),
+                    score: v.map(|v| v.0),
+                    variance: v.and_then(|v| v.1).map(|se| se * se),
+                }
+            })
+            .collect();
+        let combined =
+            composite(&components).map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+        let mut flags = Vec::new();
+        let mut indicators = Vec::with_capacity(leaves.len());
+        for (i, leaf) in leaves.iter().enumerate() {
+            let raw = raws[i].get(&a.id).copied();
+            let value = normalised[i].get(&a.id).map(|v| v.0);
+            let weight = combined.as_ref().map_or(0.0, |c| c.weights_used[i]);
+            let mut iflags = Vec::new();
+            if let (Some(Source::Survey { .. }), Some(r)) =
+                (leaf.indicator.as_ref().map(|i| &i.source), raw)
+                && r.n.is_some_and(|n| n < definition.min_n)
+            {
+                iflags.push("insufficient_sample".to_owned());
+                flags.push(format!("insufficient_sample:{}", leaf.key));
+            }
+            if value.is_none() {
+                iflags.push("missing".to_owned());
+            }
+            indicators.push(IndicatorScore {
+                key: leaf.key.clone(),
+                name: leaf.name.clone(),
+                raw,
+                value,
+                se: normalised[i].get(&a.id).and_then(|v| v.1),
+                weight,
+                contribution: weight * value.unwrap_or(0.0),
+                flags: iflags,
+            });
+        }
+        let missing: Vec<String> = indicators
+            .iter()
+            .filter(|i| i.value.is_none())
+            .map(|i| i.key.clone())
+            .collect();
+        if !missing.is_empty() {
+            flags.push("missing_indicators".to_owned());
+        }
+        for (key, (_, fallback)) in &child_weights {
+            if *fallback {
+                flags.push(format!("entropy_fallback_equal:{key}"));
+            }
+        }
+        let deductions: Vec<(String, f64)> = definition
+            .rules
+            .iter()
+            .filter_map(|rule| {
+                let v = indicators.iter().find(|i| i.key == rule.indicator)?.value?;
+                (v < rule.below).then(|| {
+                    (
+                        rule.note.clone().unwrap_or_else(|| {
+                            format!(
+                                "{} 低于 {}，扣 {} 分",
+                                rule.indicator, rule.below, rule.deduct
+                            )
+                        }),
+                        rule.deduct,
+                    )
+                })
+            })
+            .collect();
+        let composite_score = combined.as_ref().map(|c| c.score);
+        let score =
+            composite_score.map(|s| (s - deductions.iter().map(|d| d.1).sum::<f64>()).max(0.0));
+        let se = combined.as_ref().map(|c| c.se);
+        let groups = group_scores(&definition.root, &child_weights, &leaves, &indicators);
+        scores.push(AgencyScore {
+            agency_id: a.id,
+            agency_name: a.name.clone(),
+            region_code: a.region_code.clone(),
+            domain: a.domain.to_value(),
+            ci: score
+                .zip(se)
+                .map(|(s, se)| ((s - z * se).max(0.0), (s + z * se).min(100.0))),
+            score,
+            composite: composite_score,
+            se,
+            deductions,
+            rank: None,
+            ranked: 0,
+            flags,
+            missing,
+            groups,
+            indicators,
+        });
+    }
+    let ranks = pingjia_scoring::rank::competition_rank_desc(
+        &scores.iter().map(|s| s.score).collect::<Vec<_>>(),
+    );
+    let ranked = ranks.iter().filter(|r| r.is_some()).count();
+    for (s, r) in scores.iter_mut().zip(ranks) {
+        s.rank = r;
+        s.ranked = ranked;
+    }
+    if let Scope::Agency { id, .. } = actor.scope {
+        scores.retain(|s| s.agency_id == id);
+    }
+    Ok(Computed {
+        model,
+        period,
+        agencies: scores,
+    })
+}
+
+/// Each agency's 0–100 value (and its standard error) of an indicator.
+fn normalise(leaf: &Node, raw: &HashMap<i64, Raw>) -> HashMap<i64, (f64, Option<f64>)> {
+    let Some(ind) = &leaf.indicator else {
+        return HashMap::new();
+    };
+    match ind.normalisation {
+        Normalisation::MinMax => {
+            let min = raw.values().map(|r| r.value).fold(f64::INFINITY, f64::min);
+            let max = raw
+                .values()
+                .map(|r| r.value)
+                .fold(f64::NEG_INFINITY, f64::max);
+            raw.iter()
+                .map(|(id, r)| {
+                    let range = max - min;
+                    let t = if range > 0.0 {
+                        (r.value - min) / range
+                    } else {
+                        1.0
+                    };
+                    let t = if ind.direction == Direction::Cost && range > 0.0 {
+                        1.0 - t
+                    } else {
+                        t
+                    };
+                    let se = r.se.filter(|_| range > 0.0).map(|se| 100.0 * se / range);
+                    (*id, (100.0 * t, se))
+                })
+                .collect()
+        }
+        ref n => raw
+            .iter()
+            .filter_map(|(id, r)| {
+                let (v, slope) = n.apply(r.value)?;
+                Some((*id, (v, r.se.map(|se| se * slope))))
+            })
+            .collect(),
+    }
+}
+
+/// The weights of every group's children for the period; entropy groups use the raw
+/// values of agencies with every child present, falling back to equal weights (marked
+/// `true`) when fewer than two agencies qualify.
+fn resolve_weights(
+    node: &Node,
+    resolved: &HashMap<String, Resolved>,
+    leaves: &[&Node],
+    raws: &[HashMap<i64, Raw>],
+    agencies: &[agency::Model],
+    out: &mut HashMap<String, (Vec<f64>, bool)>,
+) {
+    if node.children.is_empty() {
+        return;
+    }
+    let n = node.children.len();
+    let weights = match (
+        &node.weights,
+        resolved.get(&node.key).and_then(|r| r.weights.clone()),
+    ) {
+        (Some(Weighting::Entropy), _) => {
+            let columns: Vec<usize> = node
+                .children
+                .iter()
+                .filter_map(|c| leaves.iter().position(|l| l.key == c.key))
+                .collect();
+            let rows: Vec<Vec<f64>> = agencies
+                .iter()
+                .filter_map(|a| {
+                    columns
+                        .iter()
+                        .map(|&j| raws[j].get(&a.id).map(|r| r.value))
+                        .collect::<Option<Vec<f64>>>()
+                })
+                .collect();
+            let directions: Vec<pingjia_scoring::weights::Direction> = node
+                .children
+                .iter()
+                .map(|c| match c.indicator.as_ref().map(|i| i.direction) {
+                    Some(Direction::Cost) => pingjia_scoring::weights::Direction::Cost,
+                    _ => pingjia_scoring::weights::Direction::Benefit,
+                })
+                .collect();
+            match pingjia_scoring::weights::entropy_weights(&rows, &directions) {
+                Ok(e) if e.weights.iter().all(|w| w.is_finite()) => (e.weights, false),
+                _ => (vec![1.0 / n as f64; n], true),
+            }
+        }
+        (_, Some(w)) => (w, false),
+        (_, None) => (vec![1.0 / n as f64; n], true),
+    };
+    out.insert(node.key.clone(), weights);
+    for c in &node.children {
+        resolve_weights(c, resolved, leaves, raws, agencies, out);
+    }
+}
+
+/// Each indicator's weight in the whole model: the product of the weights on its path.
+fn effective_weights(
+    node: &Node,
+    child_weights: &HashMap<String, (Vec<f64>, bool)>,
+    factor: f64,
+) -> HashMap<String, f64> {
+    let mut out = HashMap::new();
+    if node.indicator.is_some() {
+        out.insert(node.key.clone(), factor);
+        return out;
+    }
+    if let Some((w, _)) = child_weights.get(&node.key) {
+        for (c, wc) in node.children.iter().zip(w) {
+            out.extend(effective_weights(c, child_weights, factor * wc));
+        }
+    }
+    out
+}
+
+/// The value of every group over its present indicators (weights renormalised within
+/// the group), depth-first.
+fn group_scores(
+    root: &Node,
+    child_weights: &HashMap<String, (Vec<f64>, bool)>,
+    leaves: &[&Node],
+    indicators: &[IndicatorScore],
+) -> Vec<GroupScore> {
+    fn walk(
+        node: &Node,
+        child_weights: &HashMap<String, (Vec<f64>, bool)>,
+        leaves: &[&Node],
+        indicators: &[IndicatorScore],
+        out: &mut Vec<GroupScore>,
+    ) {
+        if node.indicator.is_some() {
+            return;
+        }
+        let within = effective_weights(node, child_weights, 1.0);
+        let (mut sum, mut weight) = (0.0, 0.0);
+        for (i, leaf) in leaves.iter().enumerate() {
+            if let (Some(w), Some(v)) = (within.get(&leaf.key), indicators[i].value) {
+                sum += w * v;
+                weight += w;
+            }
+        }
+        out.push(GroupScore {
+            key: node.key.clone(),
+            name: node.name.clone(),
+            child_weights: node
+                .children
+                .iter()
+                .zip(
+                    child_weights
+                        .get(&node.key)
+                        .map(|w| w.0.clone())
+                        .unwrap_or_default(),
+                )
+                .map(|(c, w)| (c.key.clone(), w))
+                .collect(),
+            value: (weight > 0.0).then(|| sum / weight),
+        });
+        for c in &node.children {
+            walk(c, child_weights, leaves, indicators, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, child_weights, leaves, indicators, &mut out);
+    out
+}
+
+/// The raw value of a source for each agency that has data in the period.
+async fn raw_values(
+    db: &DatabaseConnection,
+    agencies: &[agency::Model],
+    period: Period,
+    source: &Source,
+) -> Result<HashMap<i64, Raw>, ServiceError> {
+    let ids: Vec<i64> = agencies.iter().map(|a| a.id).collect();
+    Ok(match source {
+        Source::Survey {
+            questionnaire: key,
+            dimension,
+        } => survey_means(db, &ids, period, key, dimension).await?,
+        Source::Tickets { metric } => {
+            ticket_metrics::for_agencies(db, agencies.to_vec(), period.start(), period.end(), 0.95)
+                .await?
+                .into_iter()
+                .filter_map(|m| {
+                    let pick = |est: Option<pingjia_scoring::proportion::Interval>, n: u64| {
+                        est.map(|e| Raw {
+                            value: e.estimate,
+                            se: None,
+                            n: Some(n),
+                        })
+                    };
+                    let raw = match metric.as_str() {
+                        "complaints_per_100_cases" => {
+                            pick(m.complaints_per_100_cases, m.cases).map(|r| Raw {
+                                // Poisson: Var(100·k/N) = 100²·k/N².
+                                se: (m.cases > 0)
+                                    .then(|| 100.0 * (m.complaints as f64).sqrt() / m.cases as f64),
+                                ..r
+                            })
+                        }
+                        "substantiated_share" => share(m.substantiated, m.verified),
+                        "on_time_rate" => share(m.on_time, m.reply_settled),
+                        _ => share(m.satisfied, m.rated),
+                    };
+                    raw.map(|r| (m.agency_id, r))
+                })
+                .collect()
+        }
+        Source::FileReview { metric } => {
+            let reviews = file_review::Entity::find()
+                .filter(file_review::Column::AgencyId.is_in(ids))
+                .filter(file_review::Column::Year.eq(period.year()))
+                .all(db)
+                .await?;
+            let mut by: BTreeMap<i64, Vec<&file_review::Model>> = BTreeMap::new();
+            for r in &reviews {
+                by.entry(r.agency_id).or_default().push(r);
+            }
+            by.into_iter()
+                .filter_map(|(id, rs)| {
+                    let n = rs.len() as u64;
+                    let raw = match metric.as_str() {
+                        "mean_score" => {
+                            let mean = rs.iter().map(|r| r.score).sum::<f64>() / n as f64;
+                            let var = if n > 1 {
+                                rs.iter().map(|r| (r.score - mean).powi(2)).sum::<f64>()
+                                    / (n - 1) as f64
+                            } else {
+                                0.0
+                            };
+                            Some(Raw {
+                                value: mean,
+                                se: (n > 1).then(|| (var / n as f64).sqrt()),
+                                n: Some(n),
+                            })
+                        }
+                        "pass_rate" => {
+                            share(rs.iter().filter(|r| r.grade != "fail").count() as u64, n)
+                        }
+                        _ => share(
+                            rs.iter().filter(|r| r.grade == "excellent").count() as u64,
+                            n,
+                        ),
+                    };
+                    raw.map(|r| (id, r))
+                })
+                .collect()
+        }
+        Source::ThreeSystems { metric } => {
+            let wanted = [period.to_string(), period.year().to_string()];
+            let rows = three_systems::Entity::find()
+                .filter(three_systems::Column::AgencyId.is_in(ids))
+                .filter(three_systems::Column::Period.is_in(wanted.clone()))
+                .all(db)
+                .await?;
+            let mut out = HashMap::new();
+            // The period's own record, else the year's.
+            for p in wanted.iter().rev() {
+                for r in rows.iter().filter(|r| &r.period == p) {
+                    let value = match metric.as_str() {
+                        "publicity" => r.publicity,
+                        "recording" => r.recording,
+                        "legal_review" => r.legal_review,
+                        _ => (r.publicity + r.recording + r.legal_review) / 3.0,
+                    };
+                    out.insert(
+                        r.agency_id,
+                        Raw {
+                            value,
+                            se: None,
+                            n: None,
+                        },
+                    );
+                }
+            }
+            out
+        }
+        Source::Training { metric } => {
+            super::internal::training_for(db, agencies.to_vec(), period.year())
+                .await?
+                .into_iter()
+                .filter_map(|s| {
+                    // An agency that reported no training at all has no value (not 0%).
+                    let raw = if s.recorded == 0 {
+                        None
+                    } else if metric == "pass_rate" {
+                        share(s.passed, s.examined)
+                    } else {
+                        share(s.completed, s.officers)
+                    };
+                    raw.map(|r| (s.agency_id, r))
+                })
+                .collect()
+        }
+    })
+}
+
+/// k of n as a share with its binomial standard error.
+fn share(k: u64, n: u64) -> Option<Raw> {
+    (n > 0).then(|| {
+        let p = k as f64 / n as f64;
+        Raw {
+            value: p,
+            se: Some((p * (1.0 - p) / n as f64).sqrt()),
+            n: Some(n),
+        }
+    })
+}
+
+/// Per agency the weighted mean (1–5) of a dimension over the period's responses to
+/// a questionnaire, with its design standard error, by `pingjia-scoring`.
+async fn survey_means(
+    db: &DatabaseConnection,
+    agency_ids: &[i64],
+    period: Period,
+    questionnaire_key: &str,
+    dimension: &str,
+) -> Result<HashMap<i64, Raw>, ServiceError> {
+    let Some(q) = questionnaire::Entity::find()
+        .filter(questionnaire::Column::Key.eq(questionnaire_key))
+        .one(db)
+        .await?
+    else {
+        return Ok(HashMap::new());
+    };
+    let versions: Vec<i64> = questionnaire_version::Entity::find()
+        .filter(questionnaire_version::Column::QuestionnaireId.eq(q.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|v| v.id)
+        .collect();
+    let campaigns = campaign::Entity::find()
+        .filter(campaign::Column::QuestionnaireVersionId.is_in(versions))
+        .all(db)
+        .await?;
+    let start = end_of_shanghai_day(period.start()) - chrono::Duration::days(1);
+    let end = end_of_shanghai_day(period.end());
+    // Items of the dimension by question key, over every version in use.
+    let mut item_keys: Vec<String> = Vec::new();
+    let mut per_campaign = Vec::new();
+    for c in &campaigns {
+        let (_, questions) = questionnaires::of_campaign(db, c).await?;
+        for qu in questions.iter().filter(|qu| qu.kind.is_scored()) {
+            let in_dimension = qu
+                .dimension
+                .as_deref()
+                .is_some_and(|d| dimension == "overall_index" || d == dimension);
+            if in_dimension && !item_keys.contains(&qu.key) {
+                item_keys.push(qu.key.clone());
+            }
+        }
+        per_campaign.push((c.id, questions));
+    }
+    if item_keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut data = pingjia_scoring::Responses::new(item_keys.len())
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+    for (campaign_id, questions) in &per_campaign {
+        let rows = response::Entity::find()
+            .filter(response::Column::CampaignId.eq(*campaign_id))
+            .filter(response::Column::AgencyId.is_in(agency_ids.to_vec()))
+            .filter(response::Column::SubmittedAt.gte(start))
+            .filter(response::Column::SubmittedAt.lt(end))
+            .all(db)
+            .await?;
+        for r in rows {
+            let stored = r.answers.as_object().cloned().unwrap_or_default();
+            let valid = validate_answers(questions, &stored).unwrap_or_default();
+            let coded: Vec<Option<u8>> = item_keys
+                .iter()
+                .map(|k| {
+                    let question = questions.iter().find(|q| &q.key == k)?;
+                    valid
+                        .iter()
+                        .find(|(key, _)| key == k)
+                        .and_then(|(_, a)| a.likert(question.reverse))
+                })
+                .collect();
+            data.push(&r.agency_id.to_string(), r.weight, &coded)
+                .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+        }
+    }
+    if data.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let options = pingjia_scoring::GroupOptions {
+        min_n: 1,
+        ..Default::default()
+    };
+    let scores = pingjia_scoring::score_groups(&data, &options)
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+    Ok(scores
+        .into_iter()
+        .filter_map(|s| {
+            let id: i64 = s.group.parse().ok()?;
+            let mean = s.mean?;
+            Some((
+                id,
+                Raw {
+                    // Back to the 1–5 scale: the Likert normalisation maps it again.
+                    value: 1.0 + 4.0 * mean / 100.0,
+                    se: s.se.map(|se| 4.0 * se / 100.0),
+                    n: Some(s.n),
+                },
+            ))
+        })
+        .collect())
+}
+
+/// Cases each agency decided in the period (for case-weighted regions).
+pub async fn cases_in(
+    db: &DatabaseConnection,
+    agency_ids: &[i64],
+    period: Period,
+) -> Result<HashMap<i64, u64>, ServiceError> {
+    let mut out = HashMap::new();
+    for k in case::Entity::find()
+        .filter(case::Column::AgencyId.is_in(agency_ids.to_vec()))
+        .filter(case::Column::DecisionDate.between(period.start(), period.end()))
+        .all(db)
+        .await?
+    {
+        *out.entry(k.agency_id).or_insert(0) += 1;
+    }
+    Ok(out)
+}

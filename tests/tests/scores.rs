@@ -1,0 +1,323 @@
+//! The assessment index on a small hand-computed case: three agencies, internal
+//! assessment data only, a model weighting three systems, case-file review and
+//! training by hand with identity, linear and rate normalisations and a deduction
+//! rule; then min–max, AHP (CR checked) and entropy weights; scopes.
+
+use pingjia_api::domain::Role;
+use pingjia_tests::{TestApp, for_each_backend};
+use serde_json::{Value, json};
+
+async fn agencies_of(app: &TestApp, key: &str) -> Vec<i64> {
+    let page = app
+        .get("/api/v1/agencies?region=320700&page_size=100", key)
+        .await
+        .expect(200);
+    page.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|a| a["id"].as_i64())
+        .collect()
+}
+
+fn indicator(key: &str, source: Value, normalisation: Value, weight: f64) -> Value {
+    json!({"key": key, "name": key, "weight": weight,
+           "indicator": {"source": source, "direction": "benefit", "normalisation": normalisation}})
+}
+
+fn model(weights: Value, normalise_reviews: Value, rules: Value) -> Value {
+    json!({
+        "root": {"key": "total", "name": "综合", "weights": weights, "children": [
+            indicator("ts", json!({"kind": "three_systems", "metric": "mean"}), json!({"method": "identity"}), 0.5),
+            indicator("fr", json!({"kind": "file_review", "metric": "mean_score"}), normalise_reviews, 0.3),
+            indicator("tr", json!({"kind": "training", "metric": "completion_rate"}), json!({"method": "rate"}), 0.2),
+        ]},
+        "rules": rules,
+        "aggregation": "equal",
+    })
+}
+
+async fn seed(app: &TestApp, bureau: &str, admin: &str, a: i64, b: i64, c: i64) {
+    app.post(
+        "/api/v1/three-systems",
+        bureau,
+        json!({"records": [
+            {"agency_id": a, "period": "2026-Q3", "publicity": 90, "recording": 80, "legal_review": 100},
+            {"agency_id": b, "period": "2026-Q3", "publicity": 60, "recording": 60, "legal_review": 60},
+            {"agency_id": c, "period": "2026", "publicity": 75, "recording": 75, "legal_review": 75},
+        ]}),
+    )
+    .await
+    .expect(200);
+    let review = |agency: i64, number: &str, score: f64| {
+        json!({"agency_id": agency, "case_number": number, "year": 2026, "score": score,
+               "reviewer": "评查组", "reviewed_on": "2026-09-01"})
+    };
+    app.post(
+        "/api/v1/file-reviews",
+        bureau,
+        json!({"records": [review(a, "A1", 100.0), review(a, "A2", 90.0), review(b, "B1", 70.0)]}),
+    )
+    .await
+    .expect(200);
+    let mut training = Vec::new();
+    for (agency, completing) in [(a, 3), (b, 1), (c, 0)] {
+        let officers = app
+            .get(&format!("/api/v1/officers?agency_id={agency}"), admin)
+            .await
+            .expect(200);
+        let ids: Vec<i64> = officers.body["items"]
+            .as_array()
+            .expect("officers")
+            .iter()
+            .filter_map(|o| o["id"].as_i64())
+            .collect();
+        assert_eq!(ids.len(), 3, "demo agencies have three officers");
+        // Agency c reports one officer, short of the hours.
+        let reported = if agency == c { 1 } else { 3 };
+        for (i, id) in ids.iter().take(reported).enumerate() {
+            let hours = if i < completing { 70 } else { 20 };
+            training.push(json!({"officer_id": id, "year": 2026, "total_hours": hours,
+                                 "business_hours": hours * 7 / 10, "discretion_hours": 12}));
+        }
+    }
+    app.post(
+        "/api/v1/training-records",
+        bureau,
+        json!({"records": training}),
+    )
+    .await
+    .expect(200);
+}
+
+fn close(got: &Value, want: f64) {
+    let g = got
+        .as_f64()
+        .unwrap_or_else(|| panic!("{got} is not a number"));
+    assert!((g - want).abs() < 1e-9, "{g} vs {want}");
+}
+
+#[tokio::test]
+async fn the_index_matches_a_hand_computed_case() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let admin = app.admin().await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let ids = agencies_of(&app, &bureau).await;
+        let (a, b, c) = (ids[0], ids[1], ids[2]);
+        let agency_key = app.key(Role::Agency, None, Some(b)).await;
+        seed(&app, &bureau, &admin, a, b, c).await;
+
+        let rules = json!([{"indicator": "tr", "below": 50, "deduct": 10, "note": "培训达标率低于50%扣10分"}]);
+        let created = app
+            .post(
+                "/api/v1/index-models",
+                &bureau,
+                json!({"key": "county", "name": "县级考核",
+                       "definition": model(json!({"method": "manual"}),
+                                           json!({"method": "linear", "floor": 60, "target": 100}),
+                                           rules.clone())}),
+            )
+            .await
+            .expect(201);
+        assert_eq!(created.body["version"], 1);
+
+        // A: 0.5·90 + 0.3·87.5 + 0.2·100 = 91.25.
+        // B: 0.5·60 + 0.3·25 + 0.2·33.33… = 44.1667, − 10 = 34.1667.
+        // C: no reviews: (0.5·75 + 0.2·0)/0.7 = 53.5714, − 10 = 43.5714.
+        let list = app
+            .get("/api/v1/scores?model=county&period=2026-Q3", &bureau)
+            .await
+            .expect(200);
+        let items = list.body["items"].as_array().expect("items").clone();
+        let find = |id: i64| {
+            items
+                .iter()
+                .find(|i| i["agency_id"] == id)
+                .expect("agency listed")
+                .clone()
+        };
+        close(&find(a)["score"], 91.25);
+        close(&find(b)["score"], 30.0 + 7.5 + 0.2 * 100.0 / 3.0 - 10.0);
+        close(&find(c)["score"], 37.5 / 0.7 - 10.0);
+        assert_eq!(
+            [find(a)["rank"].clone(), find(c)["rank"].clone(), find(b)["rank"].clone()],
+            [json!(1), json!(2), json!(3)]
+        );
+        assert_eq!(items[0]["agency_id"], a, "listed by rank");
+        assert_eq!(find(c)["missing"], json!(["fr"]));
+        assert!(find(c)["flags"].as_array().expect("flags").contains(&json!("missing_indicators")));
+        // Agencies without any data have no score and no rank.
+        for other in &ids[3..] {
+            assert!(find(*other)["score"].is_null() && find(*other)["rank"].is_null());
+        }
+        // A's uncertainty comes from its two reviews: se 5 on the raw mean, ×2.5 by the
+        // linear normalisation, ×0.3 by the weight.
+        close(&find(a)["se"], 3.75);
+
+        // The breakdown explains C: renormalised weights, contributions, the deduction.
+        let breakdown = app
+            .get(&format!("/api/v1/scores/agencies/{c}?model=county&period=2026-Q3"), &bureau)
+            .await
+            .expect(200);
+        let ind = |key: &str| {
+            breakdown.body["indicators"]
+                .as_array()
+                .expect("indicators")
+                .iter()
+                .find(|i| i["key"] == key)
+                .expect("indicator")
+                .clone()
+        };
+        close(&ind("ts")["weight"], 0.5 / 0.7);
+        close(&ind("ts")["contribution"], 37.5 / 0.7);
+        close(&ind("ts")["raw"], 75.0);
+        assert!(ind("fr")["value"].is_null());
+        close(&ind("tr")["raw"], 0.0);
+        close(&breakdown.body["composite"], 37.5 / 0.7);
+        assert_eq!(breakdown.body["deductions"][0]["rule"], "培训达标率低于50%扣10分");
+        assert_eq!(breakdown.body["rank"], 2);
+
+        // An agency key sees its own row, ranked among all, and not the others'.
+        let own = app
+            .get("/api/v1/scores?model=county&period=2026-Q3", &agency_key)
+            .await
+            .expect(200);
+        assert_eq!(own.body["items"].as_array().expect("items").len(), 1);
+        assert_eq!(own.body["items"][0]["rank"], 3);
+        app.get(&format!("/api/v1/scores/agencies/{a}?model=county&period=2026-Q3"), &agency_key)
+            .await
+            .expect(404);
+
+        // Min–max across the compared agencies: A's 95 → 100, B's 70 → 0.
+        app.post(
+            "/api/v1/index-models",
+            &bureau,
+            json!({"key": "county", "name": "县级考核（极差）",
+                   "definition": model(json!({"method": "manual"}), json!({"method": "min_max"}), json!([]))}),
+        )
+        .await
+        .expect(201);
+        let minmax = app
+            .get("/api/v1/scores?model=county@2&period=2026-Q3", &bureau)
+            .await
+            .expect(200);
+        let row = |body: &Value, id: i64| {
+            body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .find(|i| i["agency_id"] == id)
+                .expect("row")
+                .clone()
+        };
+        close(&row(&minmax.body, a)["score"], 45.0 + 30.0 + 20.0);
+        close(&row(&minmax.body, b)["score"], 30.0 + 0.0 + 0.2 * 100.0 / 3.0);
+        // Version 1 still computes as before.
+        let v1 = app
+            .get("/api/v1/scores?model=county@1&period=2026-Q3", &bureau)
+            .await
+            .expect(200);
+        close(&row(&v1.body, a)["score"], 91.25);
+
+        // AHP: a consistent matrix gives its eigenvector weights; an inconsistent one is
+        // refused with its CR.
+        let consistent = json!([[1.0, 2.0, 4.0], [0.5, 1.0, 2.0], [0.25, 0.5, 1.0]]);
+        let ahp = app
+            .post("/api/v1/ahp", &bureau, json!({"matrix": consistent}))
+            .await
+            .expect(200);
+        close(&ahp.body["weights"][0], 4.0 / 7.0);
+        close(&ahp.body["cr"], 0.0);
+        let refused = app
+            .post(
+                "/api/v1/index-models",
+                &bureau,
+                json!({"key": "ahp_bad", "name": "x", "definition": model(
+                    json!({"method": "ahp", "matrix": [[1, 9, 0.111111111], [0.111111111, 1, 9], [9, 0.111111111, 1]]}),
+                    json!({"method": "identity"}), json!([]))}),
+            )
+            .await
+            .expect(422);
+        assert_eq!(refused.fields(), ["definition.root.weights.matrix"]);
+        assert!(refused.body["message"].as_str().expect("message").contains("CR ="));
+        app.post(
+            "/api/v1/index-models",
+            &bureau,
+            json!({"key": "ahp_ok", "name": "层次分析", "definition": model(
+                json!({"method": "ahp", "matrix": consistent}),
+                json!({"method": "linear", "floor": 60, "target": 100}), json!([]))}),
+        )
+        .await
+        .expect(201);
+        let weighted = app
+            .get("/api/v1/scores?model=ahp_ok&period=2026-Q3", &bureau)
+            .await
+            .expect(200);
+        close(
+            &row(&weighted.body, a)["score"],
+            (4.0 * 90.0 + 2.0 * 87.5 + 100.0) / 7.0,
+        );
+
+        // Entropy weights from the period's data (agencies with every indicator: A, B).
+        app.post(
+            "/api/v1/index-models",
+            &bureau,
+            json!({"key": "entropy", "name": "熵权", "definition": model(
+                json!({"method": "entropy"}), json!({"method": "identity"}), json!([]))}),
+        )
+        .await
+        .expect(201);
+        let entropy = app
+            .get(&format!("/api/v1/scores/agencies/{a}?model=entropy&period=2026-Q3"), &bureau)
+            .await
+            .expect(200);
+        let expected = pingjia_scoring::weights::entropy_weights(
+            &[vec![90.0, 95.0, 1.0], vec![60.0, 70.0, 1.0 / 3.0]],
+            &[pingjia_scoring::weights::Direction::Benefit; 3],
+        )
+        .expect("entropy");
+        let used = entropy.body["groups"][0]["child_weights"].as_array().expect("weights").clone();
+        for (got, want) in used.iter().zip(&expected.weights) {
+            close(&got["weight"], *want);
+        }
+
+        // Bad definitions name every problem.
+        let bad = app
+            .post(
+                "/api/v1/index-models",
+                &bureau,
+                json!({"key": "bad", "name": "x", "definition": {"root": {"key": "total", "name": "x", "children": [
+                    indicator("a", json!({"kind": "tickets", "metric": "speed"}), json!({"method": "rate"}), 0.7),
+                    indicator("a", json!({"kind": "training", "metric": "pass_rate"}), json!({"method": "linear", "floor": 1, "target": 1}), 0.7),
+                ]}}}),
+            )
+            .await
+            .expect(422);
+        let mut fields = bad.fields();
+        fields.sort();
+        assert_eq!(
+            fields,
+            [
+                "definition.root.children",
+                "definition.root.children[0].indicator.source.metric",
+                "definition.root.children[1].indicator.normalisation",
+                "definition.root.children[1].key",
+            ]
+        );
+        app.get("/api/v1/scores?model=county&period=2026-Q9", &bureau)
+            .await
+            .expect(422);
+        let evaluator = app.key(Role::Evaluator, None, None).await;
+        app.get("/api/v1/scores?period=2026-Q3", &evaluator)
+            .await
+            .expect(403);
+        // The shipped model exists and computes.
+        let default = app
+            .get("/api/v1/scores?period=2026-Q3", &admin)
+            .await
+            .expect(200);
+        assert_eq!(default.body["model"], "default");
+    })
+    .await;
+}
