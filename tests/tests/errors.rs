@@ -304,11 +304,13 @@ async fn an_internal_failure_is_a_500_that_reveals_nothing() {
     use sea_orm::ConnectionTrait;
     for_each_backend(|app| async move {
         let key = app.admin().await;
-        // Break the store under the running app.
-        app.db
-            .execute_unprepared("DROP TABLE officers")
-            .await
-            .expect("drop table");
+        // Break the store under the running app (training records refer to officers).
+        for table in ["training_records", "officers"] {
+            app.db
+                .execute_unprepared(&format!("DROP TABLE {table}"))
+                .await
+                .expect("drop table");
+        }
         let reply = app
             .get("/api/v1/officers", &key)
             .await
