@@ -123,3 +123,42 @@ pub fn benjamini_hochberg(
     let rejected = adjusted.iter().map(|&q| q <= level).collect();
     Ok((adjusted, rejected))
 }
+
+/// z-test of the change between two independent estimates with standard errors
+/// (e.g. an index this period and the last):
+///
+/// ```text
+/// z = (a − b) / √(se_a² + se_b²),   p = 2·(1 − Φ(|z|))
+/// ```
+///
+/// `None` when both standard errors are zero or not finite.
+pub fn z_difference(a: f64, se_a: f64, b: f64, se_b: f64) -> Option<TestResult> {
+    let se2 = se_a * se_a + se_b * se_b;
+    if !(se2 > 0.0 && se2.is_finite() && a.is_finite() && b.is_finite()) {
+        return None;
+    }
+    let z = (a - b) / se2.sqrt();
+    Some(TestResult {
+        statistic: z,
+        df: None,
+        p_value: (2.0 * (1.0 - crate::dist::normal_cdf(z.abs()))).clamp(0.0, 1.0),
+    })
+}
+
+#[cfg(test)]
+mod z_difference_tests {
+    use super::*;
+
+    #[test]
+    fn a_change_of_two_standard_errors_is_p_0_0455() {
+        // z = 2 → p = 2(1 − Φ(2)) = 0.0455003 (scipy.stats.norm.sf(2)·2).
+        let r = z_difference(62.0, 0.6, 60.0, 0.8).expect("test");
+        assert!((r.statistic - 2.0).abs() < 1e-12);
+        assert!(
+            (r.p_value - 0.045_500_263_896_358_4).abs() < 1e-9,
+            "{}",
+            r.p_value
+        );
+        assert!(z_difference(1.0, 0.0, 2.0, 0.0).is_none());
+    }
+}

@@ -9,6 +9,7 @@
 //! - [`weights`]: AHP and entropy weights; [`composite`]: the weighted index;
 //! - [`compare`]: Welch t, two-proportion z, Benjamini–Hochberg; [`nps`];
 //! - [`sampling`]: sample sizes, the case-file review rule, seeded selection;
+//! - [`shrink`]: empirical-Bayes shrinkage of unit estimates;
 //! - [`dist`]: quantiles accurate for any degrees of freedom.
 
 pub mod compare;
@@ -20,6 +21,7 @@ pub mod nps;
 pub mod proportion;
 pub mod rank;
 pub mod sampling;
+pub mod shrink;
 pub mod weights;
 
 pub use error::ScoringError;

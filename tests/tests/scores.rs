@@ -321,3 +321,166 @@ async fn the_index_matches_a_hand_computed_case() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn changes_regions_trends_and_exports() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let admin = app.admin().await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let ids = agencies_of(&app, &bureau).await;
+        // Two agencies of 海州区 and one of 赣榆区, for the county scores.
+        let county = |code: &'static str| {
+            let (app, bureau) = (&app, &bureau);
+            async move {
+                app.get(&format!("/api/v1/agencies?region={code}"), bureau)
+                    .await
+                    .expect(200)
+                    .body["items"]
+                    .as_array()
+                    .expect("items")
+                    .iter()
+                    .filter_map(|a| a["id"].as_i64())
+                    .collect::<Vec<i64>>()
+            }
+        };
+        let haizhou = county("320706").await;
+        let (a, b, c) = (haizhou[0], haizhou[1], county("320707").await[0]);
+        seed(&app, &bureau, &admin, a, b, c).await;
+        let rules = json!([{"indicator": "tr", "below": 50, "deduct": 10}]);
+        app.post(
+            "/api/v1/index-models",
+            &bureau,
+            json!({"key": "county", "name": "县级考核",
+                   "definition": model(json!({"method": "manual"}),
+                                       json!({"method": "linear", "floor": 60, "target": 100}),
+                                       rules)}),
+        )
+        .await
+        .expect(201);
+        let list = |period: &str| {
+            let (app, bureau) = (&app, &bureau);
+            let path = format!("/api/v1/scores?model=county&period={period}");
+            async move { app.get(&path, bureau).await.expect(200).body }
+        };
+        let q3 = list("2026-Q3").await;
+        let q2 = list("2026-Q2").await;
+        let row = |body: &Value, id: i64| {
+            body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .find(|i| i["agency_id"] == id)
+                .expect("row")
+                .clone()
+        };
+        // In Q2 A has no three-systems record: (0.3·87.5 + 0.2·100)/0.5 = 92.5.
+        close(&row(&q2, a)["score"], 92.5);
+        close(&row(&q3, a)["previous"], 92.5);
+        close(&row(&q3, a)["change"], 91.25 - 92.5);
+        let f = |v: &Value| v.as_f64().expect("number");
+        let test = pingjia_scoring::compare::z_difference(
+            f(&row(&q3, a)["score"]),
+            f(&row(&q3, a)["se"]),
+            f(&row(&q2, a)["score"]),
+            f(&row(&q2, a)["se"]),
+        )
+        .expect("test");
+        close(&row(&q3, a)["change_p"], test.p_value);
+        assert_eq!(row(&q3, a)["change_significant"], false);
+        // Shrinkage: the scored agencies move toward their mean, never past it.
+        let scored: Vec<Value> = [a, b, c].iter().map(|id| row(&q3, *id)).collect();
+        let mean = scored.iter().map(|r| f(&r["score"])).sum::<f64>() / 3.0;
+        for r in &scored {
+            let (s, eb) = (f(&r["score"]), f(&r["eb_score"]));
+            assert!((eb - mean).abs() <= (s - mean).abs() + 1e-9, "{s} → {eb}");
+        }
+
+        // Regions: each county's score is the equal-weight mean of its scored agencies.
+        let regions = app
+            .get(
+                "/api/v1/scores/regions?model=county&period=2026-Q3",
+                &bureau,
+            )
+            .await
+            .expect(200);
+        let items = regions.body["items"].as_array().expect("regions").clone();
+        assert!(!items.is_empty());
+        for r in &items {
+            let members = r["agencies"].as_array().expect("agencies");
+            if members.is_empty() {
+                assert!(r["score"].is_null());
+                continue;
+            }
+            let want = members
+                .iter()
+                .map(|m| f(&row(&q3, m["agency_id"].as_i64().expect("id"))["score"]))
+                .sum::<f64>()
+                / members.len() as f64;
+            close(&r["score"], want);
+        }
+        assert_eq!(items[0]["rank"], 1, "{}", regions.body);
+        let agency_key = app.key(Role::Agency, None, Some(a)).await;
+        app.get(
+            "/api/v1/scores/regions?model=county&period=2026-Q3",
+            &agency_key,
+        )
+        .await
+        .expect(403);
+
+        // Trend: Q2 then Q3.
+        let trend = app
+            .get(
+                &format!(
+                    "/api/v1/scores/trend?model=county&agency_id={a}&period=2026-Q3&periods=2"
+                ),
+                &bureau,
+            )
+            .await
+            .expect(200);
+        let points = trend.body.as_array().expect("points");
+        assert_eq!(points[0]["period"], "2026-Q2");
+        close(&points[0]["score"], 92.5);
+        close(&points[1]["score"], 91.25);
+
+        // Exports with Chinese headers; the XLSX reads back.
+        let csv = app
+            .get(
+                "/api/v1/scores/export?model=county&period=2026-Q3&format=csv",
+                &bureau,
+            )
+            .await
+            .expect(200);
+        let text = csv.text.trim_start_matches('\u{feff}').to_owned();
+        let mut lines = text.lines();
+        let header = lines.next().expect("header");
+        assert!(header.starts_with("排名,执法机关,区划代码,执法领域,综合得分"));
+        assert!(header.contains("ts（得分）"));
+        let first = lines.next().expect("first row");
+        assert!(first.starts_with("1,"), "{first}");
+        assert_eq!(text.lines().count(), ids.len() + 1);
+        let xlsx = app
+            .raw(
+                poem::http::Method::GET,
+                "/api/v1/scores/export?model=county&period=2026-Q3&format=xlsx",
+                &[("Authorization", &format!("Bearer {bureau}"))],
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(xlsx.status, 200);
+        use calamine::{DataType, Reader};
+        let mut book =
+            calamine::Xlsx::new(std::io::Cursor::new(xlsx.bytes.clone())).expect("a workbook");
+        let sheet = book.worksheet_range_at(0).expect("sheet").expect("range");
+        assert_eq!(
+            sheet.get_value((0, 4)).map(|v| v.to_string()),
+            Some("综合得分".to_owned())
+        );
+        let top = sheet
+            .get_value((1, 4))
+            .and_then(|v| v.as_f64())
+            .expect("score");
+        assert!((top - 91.25).abs() < 1e-3);
+    })
+    .await;
+}

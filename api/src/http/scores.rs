@@ -88,6 +88,15 @@ pub struct ScoreRow {
     /// e.g. missing_indicators, insufficient_sample:citizen_satisfaction.
     pub flags: Vec<String>,
     pub missing: Vec<String>,
+    /// The previous period's score and the change since.
+    pub previous: Option<f64>,
+    pub change: Option<f64>,
+    /// Two-sided p-value of the change (z-test on both standard errors).
+    pub change_p: Option<f64>,
+    /// The change holds after Benjamini–Hochberg across the agencies at 5%.
+    pub change_significant: Option<bool>,
+    /// Shrunk toward the compared agencies' mean (empirical Bayes).
+    pub eb_score: Option<f64>,
 }
 
 /// The index of a period.
@@ -173,7 +182,107 @@ fn row(s: &index::AgencyScore) -> ScoreRow {
         ranked: s.ranked as u64,
         flags: s.flags.clone(),
         missing: s.missing.clone(),
+        previous: s.previous,
+        change: s.change,
+        change_p: s.change_p,
+        change_significant: s.change_significant,
+        eb_score: s.eb_score,
     }
+}
+
+/// A region's index.
+#[derive(Object, Debug)]
+pub struct RegionRow {
+    pub region_code: String,
+    pub region_name: String,
+    pub score: Option<f64>,
+    pub se: Option<f64>,
+    pub rank: Option<u32>,
+    /// Agencies combined and their weights (cases in the period, or 1 each).
+    pub agencies: Vec<AgencyWeight>,
+}
+
+/// An agency's weight in its region.
+#[derive(Object, Debug)]
+pub struct AgencyWeight {
+    pub agency_id: i64,
+    pub weight: f64,
+}
+
+/// Regions' index of a period.
+#[derive(Object, Debug)]
+pub struct RegionList {
+    pub model: String,
+    pub model_version: i32,
+    pub period: String,
+    pub items: Vec<RegionRow>,
+}
+
+/// One period of an agency's trend.
+#[derive(Object, Debug)]
+pub struct TrendPoint {
+    pub period: String,
+    pub score: Option<f64>,
+    pub se: Option<f64>,
+    pub rank: Option<u32>,
+    pub change_p: Option<f64>,
+}
+
+/// Export format.
+#[derive(poem_openapi::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Xlsx,
+}
+
+/// A downloaded table.
+#[derive(poem_openapi::ApiResponse)]
+pub enum Download {
+    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
+    Csv(
+        poem_openapi::payload::Binary<Vec<u8>>,
+        #[oai(header = "Content-Disposition")] String,
+    ),
+    #[oai(
+        status = 200,
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )]
+    Xlsx(
+        poem_openapi::payload::Binary<Vec<u8>>,
+        #[oai(header = "Content-Disposition")] String,
+    ),
+}
+
+fn csv_bytes(header: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, ServiceError> {
+    // A BOM so spreadsheet programs read the Chinese headers as UTF-8.
+    let mut out = "\u{feff}".as_bytes().to_vec();
+    let mut w = csv::Writer::from_writer(&mut out);
+    w.write_record(header).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for r in rows {
+        w.write_record(r).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    drop(w);
+    Ok(out)
+}
+
+fn xlsx_bytes(header: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, ServiceError> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let fail = |e: rust_xlsxwriter::XlsxError| ServiceError::Internal(anyhow::anyhow!("{e}"));
+    for (j, h) in header.iter().enumerate() {
+        sheet.write_string(0, j as u16, h).map_err(fail)?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        for (j, cell) in r.iter().enumerate() {
+            let (row, col) = (i as u32 + 1, j as u16);
+            match cell.parse::<f64>() {
+                Ok(v) if !cell.is_empty() => sheet.write_number(row, col, v).map_err(fail)?,
+                _ => sheet.write_string(row, col, cell).map_err(fail)?,
+            };
+        }
+    }
+    book.save_to_buffer().map_err(fail)
 }
 
 /// Index operations.
@@ -296,6 +405,149 @@ impl ScoresApi {
             period: computed.period.to_string(),
             items,
         }))
+    }
+
+    /// The index of the regions
+    ///
+    /// Roles: admin, bureau (its subtree). The compared agencies' scores combined per
+    /// county (or city, `level=city`), weighted by their cases in the period or equally
+    /// as the model says; ranked.
+    #[oai(
+        path = "/scores/regions",
+        method = "get",
+        operation_id = "regionScores"
+    )]
+    async fn regions(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        period: Query<String>,
+        model: Query<Option<String>>,
+        level: Query<Option<crate::domain::RegionLevel>>,
+    ) -> Result<Json<RegionList>, ReadError> {
+        let computed = index::compute(
+            &state.db,
+            &auth.0,
+            index::ScoreQuery {
+                model: model.0,
+                period: period.0,
+                ..Default::default()
+            },
+        )
+        .await?;
+        let level = level.0.unwrap_or(crate::domain::RegionLevel::County);
+        let mut items: Vec<RegionRow> = index::by_region(&state.db, &auth.0, &computed, level)
+            .await?
+            .into_iter()
+            .map(|r| RegionRow {
+                region_code: r.region_code,
+                region_name: r.region_name,
+                score: r.score,
+                se: r.se,
+                rank: r.rank,
+                agencies: r
+                    .agencies
+                    .into_iter()
+                    .map(|(agency_id, weight)| AgencyWeight { agency_id, weight })
+                    .collect(),
+            })
+            .collect();
+        items.sort_by_key(|r| (r.rank.is_none(), r.rank));
+        Ok(Json(RegionList {
+            model: computed.model.key,
+            model_version: computed.model.version,
+            period: computed.period.to_string(),
+            items,
+        }))
+    }
+
+    /// An agency's trend
+    ///
+    /// Roles: admin, bureau (its subtree), agency (its own). The `periods` (default 4,
+    /// up to 12) periods ending with `period`, each with score, rank and the p-value of
+    /// its change from the one before.
+    #[oai(path = "/scores/trend", method = "get", operation_id = "scoreTrend")]
+    async fn trend(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        agency_id: Query<i64>,
+        period: Query<String>,
+        model: Query<Option<String>>,
+        periods: Query<Option<u32>>,
+    ) -> Result<Json<Vec<TrendPoint>>, ReadError> {
+        let count = periods.0.unwrap_or(4);
+        if !(1..=12).contains(&count) {
+            return Err(ServiceError::invalid("periods", "must be 1–12").into());
+        }
+        let mut at = crate::domain::period::Period::parse(&period.0)
+            .map_err(|e| ServiceError::invalid("period", e.to_string()))?;
+        let mut points = Vec::new();
+        for _ in 0..count {
+            let computed = index::compute(
+                &state.db,
+                &auth.0,
+                index::ScoreQuery {
+                    model: model.0.clone(),
+                    period: at.to_string(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            let s = computed
+                .agencies
+                .iter()
+                .find(|s| s.agency_id == agency_id.0)
+                .ok_or(ServiceError::NotFound { entity: "agency" })?;
+            points.push(TrendPoint {
+                period: at.to_string(),
+                score: s.score,
+                se: s.se,
+                rank: s.rank,
+                change_p: s.change_p,
+            });
+            at = at.previous();
+        }
+        points.reverse();
+        Ok(Json(points))
+    }
+
+    /// Download the index (CSV or XLSX)
+    ///
+    /// Roles: as for the index. Chinese headers: rank, agency, region, domain, score
+    /// with its interval, change and its p-value and BH decision, shrunk score,
+    /// deductions, missing indicators, flags, and each indicator's raw value and score.
+    #[oai(path = "/scores/export", method = "get", operation_id = "exportScores")]
+    async fn export(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        period: Query<String>,
+        model: Query<Option<String>>,
+        format: Query<Option<Format>>,
+    ) -> Result<Download, ReadError> {
+        let computed = index::compute(
+            &state.db,
+            &auth.0,
+            index::ScoreQuery {
+                model: model.0,
+                period: period.0,
+                ..Default::default()
+            },
+        )
+        .await?;
+        let (header, rows) = index::table(&computed);
+        let name = format!("scores-{}-{}", computed.model.key, computed.period);
+        Ok(match format.0.unwrap_or(Format::Csv) {
+            Format::Csv => Download::Csv(
+                poem_openapi::payload::Binary(csv_bytes(&header, &rows)?),
+                format!("attachment; filename=\"{name}.csv\""),
+            ),
+            Format::Xlsx => Download::Xlsx(
+                poem_openapi::payload::Binary(xlsx_bytes(&header, &rows)?),
+                format!("attachment; filename=\"{name}.xlsx\""),
+            ),
+        })
     }
 
     /// One agency's breakdown

@@ -227,6 +227,16 @@ pub struct AgencyScore {
     pub rank: Option<u32>,
     /// Among how many ranked agencies.
     pub ranked: usize,
+    /// The score of the previous period (same kind) and the change since.
+    pub previous: Option<f64>,
+    pub change: Option<f64>,
+    /// Two-sided p-value of the change (z on both standard errors).
+    pub change_p: Option<f64>,
+    /// Whether the change holds after Benjamini–Hochberg across the agencies (5%).
+    pub change_significant: Option<bool>,
+    /// Shrunk toward the mean of the compared agencies (empirical Bayes): what a small
+    /// agency's noisy score is best read as.
+    pub eb_score: Option<f64>,
     pub flags: Vec<String>,
     /// Indicators without data (their weight went to the others).
     pub missing: Vec<String>,
@@ -239,6 +249,7 @@ pub struct AgencyScore {
 pub struct Computed {
     pub model: index_model::Model,
     pub period: Period,
+    pub aggregation: crate::domain::index_model::Aggregation,
     pub agencies: Vec<AgencyScore>,
 }
 
@@ -289,8 +300,10 @@ async fn compared(
     Ok(all)
 }
 
-/// Computes the index for every compared agency. Agency keys get only their own
-/// entry (with its rank among all).
+/// Computes the index for every compared agency, with the change from the previous
+/// period (z-test on the two composites' standard errors, Benjamini–Hochberg across
+/// the agencies at 5%), the empirical-Bayes-shrunk score and the rank. Agency keys get
+/// only their own entry (with its rank among all).
 pub async fn compute(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -302,11 +315,66 @@ pub async fn compute(
     let definition = parse(&model.definition)?;
     let resolved = check(&definition)?;
     let agencies = compared(db, actor, &q).await?;
+    let mut scores = score_period(db, &agencies, &definition, &resolved, period).await?;
+    let previous = score_period(db, &agencies, &definition, &resolved, period.previous()).await?;
+    let tests: Vec<Option<pingjia_scoring::compare::TestResult>> = scores
+        .iter()
+        .zip(&previous)
+        .map(|(now, before)| {
+            let (a, sa) = (now.score?, now.se?);
+            let (b, sb) = (before.score?, before.se?);
+            pingjia_scoring::compare::z_difference(a, sa, b, sb)
+        })
+        .collect();
+    let p_values: Vec<f64> = tests.iter().flatten().map(|t| t.p_value).collect();
+    let (_, rejected) = pingjia_scoring::compare::benjamini_hochberg(&p_values, 0.05)
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+    let mut decisions = rejected.into_iter();
+    let shrunk = pingjia_scoring::shrink::eb_shrink(
+        &scores.iter().map(|s| s.score.zip(s.se)).collect::<Vec<_>>(),
+        &vec![1.0; scores.len()],
+    );
+    for (i, s) in scores.iter_mut().enumerate() {
+        s.previous = previous[i].score;
+        s.change = s.score.zip(previous[i].score).map(|(a, b)| a - b);
+        if let Some(t) = tests[i] {
+            s.change_p = Some(t.p_value);
+            s.change_significant = decisions.next();
+        }
+        s.eb_score = shrunk[i];
+    }
+    let ranks = pingjia_scoring::rank::competition_rank_desc(
+        &scores.iter().map(|s| s.score).collect::<Vec<_>>(),
+    );
+    let ranked = ranks.iter().filter(|r| r.is_some()).count();
+    for (s, r) in scores.iter_mut().zip(ranks) {
+        s.rank = r;
+        s.ranked = ranked;
+    }
+    if let Scope::Agency { id, .. } = actor.scope {
+        scores.retain(|s| s.agency_id == id);
+    }
+    Ok(Computed {
+        model,
+        period,
+        aggregation: definition.aggregation,
+        agencies: scores,
+    })
+}
+
+/// The index of every agency for one period, unranked.
+async fn score_period(
+    db: &DatabaseConnection,
+    agencies: &[agency::Model],
+    definition: &Definition,
+    resolved: &HashMap<String, Resolved>,
+    period: Period,
+) -> Result<Vec<AgencyScore>, ServiceError> {
     let leaves = definition.leaves();
     let mut raws: Vec<HashMap<i64, Raw>> = Vec::with_capacity(leaves.len());
     for leaf in &leaves {
         let Some(ind) = &leaf.indicator else { continue };
-        raws.push(raw_values(db, &agencies, period, &ind.source).await?);
+        raws.push(raw_values(db, agencies, period, &ind.source).await?);
     }
     let normalised: Vec<HashMap<i64, (f64, Option<f64>)>> = leaves
         .iter()
@@ -317,16 +385,16 @@ pub async fn compute(
     let mut child_weights: HashMap<String, (Vec<f64>, bool)> = HashMap::new();
     resolve_weights(
         &definition.root,
-        &resolved,
+        resolved,
         &leaves,
         &raws,
-        &agencies,
+        agencies,
         &mut child_weights,
     );
     let effective = effective_weights(&definition.root, &child_weights, 1.0);
     let z = pingjia_scoring::dist::normal_quantile(0.975);
     let mut scores = Vec::with_capacity(agencies.len());
-    for a in &agencies {
+    for a in agencies {
         let components: Vec<Component> = leaves
             .iter()
             .enumerate()
@@ -419,28 +487,18 @@ pub async fn compute(
             deductions,
             rank: None,
             ranked: 0,
+            previous: None,
+            change: None,
+            change_p: None,
+            change_significant: None,
+            eb_score: None,
             flags,
             missing,
             groups,
             indicators,
         });
     }
-    let ranks = pingjia_scoring::rank::competition_rank_desc(
-        &scores.iter().map(|s| s.score).collect::<Vec<_>>(),
-    );
-    let ranked = ranks.iter().filter(|r| r.is_some()).count();
-    for (s, r) in scores.iter_mut().zip(ranks) {
-        s.rank = r;
-        s.ranked = ranked;
-    }
-    if let Scope::Agency { id, .. } = actor.scope {
-        scores.retain(|s| s.agency_id == id);
-    }
-    Ok(Computed {
-        model,
-        period,
-        agencies: scores,
-    })
+    Ok(scores)
 }
 
 /// Each agency's 0–100 value (and its standard error) of an indicator.
@@ -870,4 +928,184 @@ pub async fn cases_in(
         *out.entry(k.agency_id).or_insert(0) += 1;
     }
     Ok(out)
+}
+
+/// A region's index: its agencies' scores combined (case-weighted or equal, as the
+/// model says).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionScore {
+    pub region_code: String,
+    pub region_name: String,
+    pub score: Option<f64>,
+    /// √(Σ wᵢ² seᵢ²) / Σ wᵢ.
+    pub se: Option<f64>,
+    /// Agencies with a score, and the weights they were given (cases, or 1 each).
+    pub agencies: Vec<(i64, f64)>,
+    pub rank: Option<u32>,
+}
+
+/// The index of the regions at `level` (county or city) over the computed agencies.
+pub async fn by_region(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    computed: &Computed,
+    level: crate::domain::RegionLevel,
+) -> Result<Vec<RegionScore>, ServiceError> {
+    if !actor.is(&[Role::Admin, Role::Bureau]) {
+        return Err(ServiceError::forbidden(
+            "region scores are for admin and bureau keys",
+        ));
+    }
+    let regions_all = crate::store::region::Entity::find().all(db).await?;
+    let by_code: HashMap<&str, &crate::store::region::Model> =
+        regions_all.iter().map(|r| (r.code.as_str(), r)).collect();
+    let ids: Vec<i64> = computed.agencies.iter().map(|a| a.agency_id).collect();
+    let cases = cases_in(db, &ids, computed.period).await?;
+    let mut groups: BTreeMap<String, Vec<(&AgencyScore, f64)>> = BTreeMap::new();
+    for a in &computed.agencies {
+        let Some(region) = by_code.get(a.region_code.as_str()) else {
+            continue;
+        };
+        let Some(ancestor) = region
+            .path
+            .split('/')
+            .filter(|c| !c.is_empty())
+            .filter_map(|c| by_code.get(c))
+            .find(|r| r.level == level)
+        else {
+            continue;
+        };
+        let w = match computed.aggregation {
+            crate::domain::index_model::Aggregation::CaseWeighted => {
+                cases.get(&a.agency_id).copied().unwrap_or(0) as f64
+            }
+            crate::domain::index_model::Aggregation::Equal => 1.0,
+        };
+        groups
+            .entry(ancestor.code.clone())
+            .or_default()
+            .push((a, w));
+    }
+    let mut out: Vec<RegionScore> = groups
+        .into_iter()
+        .map(|(code, members)| {
+            let scored: Vec<(&AgencyScore, f64)> = members
+                .into_iter()
+                .filter(|(a, _)| a.score.is_some())
+                .collect();
+            // Without cases in the period, every agency counts the same.
+            let total: f64 = scored.iter().map(|(_, w)| w).sum();
+            let weights: Vec<f64> = if total > 0.0 {
+                scored.iter().map(|(_, w)| *w).collect()
+            } else {
+                vec![1.0; scored.len()]
+            };
+            let sum: f64 = weights.iter().sum();
+            let score = (sum > 0.0).then(|| {
+                scored
+                    .iter()
+                    .zip(&weights)
+                    .map(|((a, _), w)| w * a.score.unwrap_or(0.0))
+                    .sum::<f64>()
+                    / sum
+            });
+            let se = (sum > 0.0).then(|| {
+                scored
+                    .iter()
+                    .zip(&weights)
+                    .map(|((a, _), w)| (w * a.se.unwrap_or(0.0)).powi(2))
+                    .sum::<f64>()
+                    .sqrt()
+                    / sum
+            });
+            RegionScore {
+                region_name: by_code
+                    .get(code.as_str())
+                    .map(|r| r.name.clone())
+                    .unwrap_or_default(),
+                region_code: code,
+                score,
+                se,
+                agencies: scored
+                    .iter()
+                    .zip(&weights)
+                    .map(|((a, _), w)| (a.agency_id, *w))
+                    .collect(),
+                rank: None,
+            }
+        })
+        .collect();
+    let ranks = pingjia_scoring::rank::competition_rank_desc(
+        &out.iter().map(|r| r.score).collect::<Vec<_>>(),
+    );
+    for (r, rank) in out.iter_mut().zip(ranks) {
+        r.rank = rank;
+    }
+    Ok(out)
+}
+
+/// The computed index as a table with Chinese headers, for CSV and XLSX: one row per
+/// agency by rank, the composite with its interval, change, shrunk score, deductions,
+/// flags, and each indicator's raw value and 0–100 value.
+pub fn table(computed: &Computed) -> (Vec<String>, Vec<Vec<String>>) {
+    let num = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+    let mut header: Vec<String> = [
+        "排名",
+        "执法机关",
+        "区划代码",
+        "执法领域",
+        "综合得分",
+        "标准误",
+        "95%置信下限",
+        "95%置信上限",
+        "上期得分",
+        "较上期变化",
+        "变化p值",
+        "变化显著(BH)",
+        "经验贝叶斯得分",
+        "扣分",
+        "缺失指标",
+        "标志",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    if let Some(first) = computed.agencies.first() {
+        for i in &first.indicators {
+            header.push(format!("{}（原始值）", i.name));
+            header.push(format!("{}（得分）", i.name));
+        }
+    }
+    let mut ordered: Vec<&AgencyScore> = computed.agencies.iter().collect();
+    ordered.sort_by_key(|s| (s.rank.is_none(), s.rank, s.agency_id));
+    let rows = ordered
+        .into_iter()
+        .map(|s| {
+            let mut row = vec![
+                s.rank.map(|r| r.to_string()).unwrap_or_default(),
+                s.agency_name.clone(),
+                s.region_code.clone(),
+                s.domain.clone(),
+                num(s.score),
+                num(s.se),
+                num(s.ci.map(|c| c.0)),
+                num(s.ci.map(|c| c.1)),
+                num(s.previous),
+                num(s.change),
+                num(s.change_p),
+                s.change_significant
+                    .map(|b| if b { "是" } else { "否" }.to_owned())
+                    .unwrap_or_default(),
+                num(s.eb_score),
+                num(Some(s.deductions.iter().map(|d| d.1).sum::<f64>()).filter(|d| *d > 0.0)),
+                s.missing.join("；"),
+                s.flags.join("；"),
+            ];
+            for i in &s.indicators {
+                row.push(num(i.raw.map(|r| r.value)));
+                row.push(num(i.value));
+            }
+            row
+        })
+        .collect();
+    (header, rows)
 }
