@@ -13,6 +13,7 @@ mod m20261124_000007_tickets;
 mod m20261124_000008_ticket_channels;
 mod m20261124_000009_internal_assessment;
 mod m20261124_000010_index_models;
+mod m20261124_000011_survey_stats;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000008_ticket_channels::Migration),
             Box::new(m20261124_000009_internal_assessment::Migration),
             Box::new(m20261124_000010_index_models::Migration),
+            Box::new(m20261124_000011_survey_stats::Migration),
         ]
     }
 }

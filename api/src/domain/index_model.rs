@@ -163,6 +163,13 @@ pub struct Definition {
     /// Survey indicators with fewer responses are flagged `insufficient_sample`.
     #[serde(default = "default_min_n")]
     pub min_n: u64,
+    /// Leave out responses flagged straight-lining or too fast (default true).
+    #[serde(default = "default_exclude_flagged")]
+    pub exclude_flagged: bool,
+}
+
+fn default_exclude_flagged() -> bool {
+    true
 }
 
 fn default_aggregation() -> Aggregation {

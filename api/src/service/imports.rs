@@ -288,7 +288,22 @@ pub async fn import(
     }
     let now = Utc::now();
     let txn = db.begin().await?;
+    let mut sums = HashMap::new();
     for (agency_id, valid, duration, weight) in &valid_rows {
+        let straight = straight_lined(&questions, valid, 8);
+        let too_fast = duration.is_some_and(|d| d < c.too_fast_secs);
+        super::survey_stats::contribute(
+            &super::survey_stats::Stored {
+                campaign_id: c.id,
+                agency_id: *agency_id,
+                submitted_at: now,
+                flagged: straight || too_fast,
+                weight: *weight,
+                questions: &questions,
+                answers: valid,
+            },
+            &mut sums,
+        );
         response::ActiveModel {
             campaign_id: Set(c.id),
             invitation_id: Set(None),
@@ -298,14 +313,15 @@ pub async fn import(
             answers: Set(answers_to_json(valid)),
             weight: Set(*weight),
             duration_secs: Set(*duration),
-            straight_lining: Set(straight_lined(&questions, valid, 8)),
-            too_fast: Set(duration.is_some_and(|d| d < c.too_fast_secs)),
+            straight_lining: Set(straight),
+            too_fast: Set(too_fast),
             submitted_at: Set(now),
             ..Default::default()
         }
         .insert(&txn)
         .await?;
     }
+    super::survey_stats::record(&txn, sums).await?;
     audit::record(&txn, actor, audit::Change {
         action: "responses.import",
         entity: "campaign",

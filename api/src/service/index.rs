@@ -7,13 +7,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::Utc;
+use chrono::{Datelike, Utc};
 use pingjia_scoring::composite::{Component, composite};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
     QueryFilter, QueryOrder, TransactionTrait,
 };
 
+use super::survey_stats::Sums;
 use super::{Actor, Scope, ServiceError, audit, questionnaires, regions, ticket_metrics};
 use crate::domain::Role;
 use crate::domain::calendar::end_of_shanghai_day;
@@ -24,7 +25,7 @@ use crate::domain::period::Period;
 use crate::domain::questionnaire::validate_answers;
 use crate::store::{
     agency, campaign, case, file_review, index_model, questionnaire, questionnaire_version,
-    response, three_systems,
+    response, survey_stat, three_systems,
 };
 
 /// The key of the shipped model.
@@ -374,7 +375,16 @@ async fn score_period(
     let mut raws: Vec<HashMap<i64, Raw>> = Vec::with_capacity(leaves.len());
     for leaf in &leaves {
         let Some(ind) = &leaf.indicator else { continue };
-        raws.push(raw_values(db, agencies, period, &ind.source).await?);
+        raws.push(
+            raw_values(
+                db,
+                agencies,
+                period,
+                &ind.source,
+                definition.exclude_flagged,
+            )
+            .await?,
+        );
     }
     let normalised: Vec<HashMap<i64, (f64, Option<f64>)>> = leaves
         .iter()
@@ -673,13 +683,14 @@ async fn raw_values(
     agencies: &[agency::Model],
     period: Period,
     source: &Source,
+    exclude_flagged: bool,
 ) -> Result<HashMap<i64, Raw>, ServiceError> {
     let ids: Vec<i64> = agencies.iter().map(|a| a.id).collect();
     Ok(match source {
         Source::Survey {
             questionnaire: key,
             dimension,
-        } => survey_means(db, &ids, period, key, dimension).await?,
+        } => survey_means(db, &ids, period, key, dimension, exclude_flagged).await?,
         Source::Tickets { metric } => {
             ticket_metrics::for_agencies(db, agencies.to_vec(), period.start(), period.end(), 0.95)
                 .await?
@@ -810,21 +821,17 @@ fn share(k: u64, n: u64) -> Option<Raw> {
     })
 }
 
-/// Per agency the weighted mean (1–5) of a dimension over the period's responses to
-/// a questionnaire, with its design standard error, by `pingjia-scoring`.
-async fn survey_means(
+/// The campaigns that used any version of a questionnaire (by key).
+async fn campaigns_of(
     db: &DatabaseConnection,
-    agency_ids: &[i64],
-    period: Period,
     questionnaire_key: &str,
-    dimension: &str,
-) -> Result<HashMap<i64, Raw>, ServiceError> {
+) -> Result<Vec<campaign::Model>, ServiceError> {
     let Some(q) = questionnaire::Entity::find()
         .filter(questionnaire::Column::Key.eq(questionnaire_key))
         .one(db)
         .await?
     else {
-        return Ok(HashMap::new());
+        return Ok(Vec::new());
     };
     let versions: Vec<i64> = questionnaire_version::Entity::find()
         .filter(questionnaire_version::Column::QuestionnaireId.eq(q.id))
@@ -833,10 +840,88 @@ async fn survey_means(
         .into_iter()
         .map(|v| v.id)
         .collect();
-    let campaigns = campaign::Entity::find()
+    Ok(campaign::Entity::find()
         .filter(campaign::Column::QuestionnaireVersionId.is_in(versions))
         .all(db)
-        .await?;
+        .await?)
+}
+
+/// Months `YYYY-MM` of a period.
+fn months(period: Period) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut m = Period::Month(period.start().year(), period.start().month());
+    while m.start() <= period.end() {
+        out.push(m.to_string());
+        m = m.next();
+    }
+    out
+}
+
+/// Per agency the weighted mean (1–5) of a dimension over the period's responses to
+/// a questionnaire, with its design standard error — from the sufficient statistics
+/// kept with every response (no response is read).
+pub async fn survey_means(
+    db: &DatabaseConnection,
+    agency_ids: &[i64],
+    period: Period,
+    questionnaire_key: &str,
+    dimension: &str,
+    exclude_flagged: bool,
+) -> Result<HashMap<i64, Raw>, ServiceError> {
+    let campaigns: Vec<i64> = campaigns_of(db, questionnaire_key)
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    let mut select = survey_stat::Entity::find()
+        .filter(survey_stat::Column::CampaignId.is_in(campaigns))
+        .filter(survey_stat::Column::AgencyId.is_in(agency_ids.to_vec()))
+        .filter(survey_stat::Column::Month.is_in(months(period)))
+        .filter(survey_stat::Column::Dimension.eq(dimension));
+    if exclude_flagged {
+        select = select.filter(survey_stat::Column::Flagged.eq(false));
+    }
+    let mut by: HashMap<i64, Sums> = HashMap::new();
+    for cell in select.all(db).await? {
+        by.entry(cell.agency_id).or_default().merge(&Sums {
+            n: cell.n,
+            sw: cell.sw,
+            sw2: cell.sw2,
+            swy: cell.swy,
+            sw2y: cell.sw2y,
+            sw2y2: cell.sw2y2,
+        });
+    }
+    Ok(by
+        .into_iter()
+        .filter_map(|(id, sums)| {
+            let (mean, se) = sums.estimate()?;
+            Some((id, to_likert(mean, se, sums.n as u64)))
+        })
+        .collect())
+}
+
+/// A 0–100 mean and its standard error as the 1–5 raw value the Likert normalisation
+/// maps back.
+fn to_likert(mean: f64, se: Option<f64>, n: u64) -> Raw {
+    Raw {
+        value: 1.0 + 4.0 * mean / 100.0,
+        se: se.map(|se| 4.0 * se / 100.0),
+        n: Some(n),
+    }
+}
+
+/// The same as the statistics give, recomputed from every stored response with
+/// `pingjia-scoring` (for tests and the benchmark; scores never use it).
+pub async fn survey_means_recomputed(
+    db: &DatabaseConnection,
+    agency_ids: &[i64],
+    period: Period,
+    questionnaire_key: &str,
+    dimension: &str,
+    exclude_flagged: bool,
+) -> Result<HashMap<i64, Raw>, ServiceError> {
+    let campaigns = campaigns_of(db, questionnaire_key).await?;
     let start = end_of_shanghai_day(period.start()) - chrono::Duration::days(1);
     let end = end_of_shanghai_day(period.end());
     // Items of the dimension by question key, over every version in use.
@@ -861,13 +946,17 @@ async fn survey_means(
     let mut data = pingjia_scoring::Responses::new(item_keys.len())
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
     for (campaign_id, questions) in &per_campaign {
-        let rows = response::Entity::find()
+        let mut select = response::Entity::find()
             .filter(response::Column::CampaignId.eq(*campaign_id))
             .filter(response::Column::AgencyId.is_in(agency_ids.to_vec()))
             .filter(response::Column::SubmittedAt.gte(start))
-            .filter(response::Column::SubmittedAt.lt(end))
-            .all(db)
-            .await?;
+            .filter(response::Column::SubmittedAt.lt(end));
+        if exclude_flagged {
+            select = select
+                .filter(response::Column::StraightLining.eq(false))
+                .filter(response::Column::TooFast.eq(false));
+        }
+        let rows = select.all(db).await?;
         for r in rows {
             let stored = r.answers.as_object().cloned().unwrap_or_default();
             let valid = validate_answers(questions, &stored).unwrap_or_default();
@@ -898,16 +987,7 @@ async fn survey_means(
         .into_iter()
         .filter_map(|s| {
             let id: i64 = s.group.parse().ok()?;
-            let mean = s.mean?;
-            Some((
-                id,
-                Raw {
-                    // Back to the 1–5 scale: the Likert normalisation maps it again.
-                    value: 1.0 + 4.0 * mean / 100.0,
-                    se: s.se.map(|se| 4.0 * se / 100.0),
-                    n: Some(s.n),
-                },
-            ))
+            Some((id, to_likert(s.mean?, s.se, s.n)))
         })
         .collect())
 }

@@ -276,10 +276,12 @@ impl Writer<'_> {
             let txn = self.db.begin().await?;
             let claimed = claim(&txn, subs, &first, now).await?;
             let mut rows = Vec::with_capacity(claimed.len());
+            // The score statistics change in the same transaction as the responses.
+            let mut sums = HashMap::new();
             let mut invalid = Vec::new();
             for c in &claimed {
                 let index = first[c.token_hash.as_str()];
-                match self.prepare(&txn, c, &subs[index], now).await? {
+                match self.prepare(&txn, c, &subs[index], now, &mut sums).await? {
                     Ok(row) => rows.push((index, row)),
                     Err(e) => invalid.push((index, e)),
                 }
@@ -303,6 +305,7 @@ impl Writer<'_> {
             for (index, outcome) in insert(&txn, rows).await? {
                 outcomes[index] = Some(outcome);
             }
+            super::survey_stats::record(&txn, sums).await?;
             txn.commit().await?;
             for (index, why) in self.refusals(&refused, now).await? {
                 outcomes[index] = Some(Err(why));
@@ -321,6 +324,7 @@ impl Writer<'_> {
         c: &Claimed,
         sub: &Submission,
         now: DateTime<Utc>,
+        sums: &mut HashMap<super::survey_stats::Cell, super::survey_stats::Sums>,
     ) -> Result<Result<response::Model, ServiceError>, DbErr> {
         let surveyed = match self.surveyed(txn, c.campaign_id).await {
             Ok(s) => s,
@@ -332,6 +336,22 @@ impl Writer<'_> {
             Ok(valid) => valid,
             Err(fields) => return Ok(Err(ServiceError::Validation(fields))),
         };
+        let straight = straight_lined(&version.questions, &valid, STRAIGHT_LINE_MIN_ITEMS);
+        let too_fast = sub
+            .duration_secs
+            .is_some_and(|d| d < surveyed.too_fast_secs);
+        super::survey_stats::contribute(
+            &super::survey_stats::Stored {
+                campaign_id: c.campaign_id,
+                agency_id: c.agency_id,
+                submitted_at: now,
+                flagged: straight || too_fast,
+                weight: 1.0,
+                questions: &version.questions,
+                answers: &valid,
+            },
+            sums,
+        );
         Ok(Ok(response::Model {
             id: 0,
             campaign_id: c.campaign_id,
@@ -342,10 +362,8 @@ impl Writer<'_> {
             answers: answers_to_json(&valid),
             weight: 1.0,
             duration_secs: sub.duration_secs,
-            straight_lining: straight_lined(&version.questions, &valid, STRAIGHT_LINE_MIN_ITEMS),
-            too_fast: sub
-                .duration_secs
-                .is_some_and(|d| d < surveyed.too_fast_secs),
+            straight_lining: straight,
+            too_fast,
             submitted_at: now,
         }))
     }

@@ -22,6 +22,7 @@ pub mod page;
 pub mod questionnaires;
 pub mod rate_limit;
 pub mod regions;
+pub mod survey_stats;
 pub mod surveys;
 pub mod ticket_config;
 pub mod ticket_metrics;

@@ -847,6 +847,8 @@ pub async fn answer_open(
     }
     let txn = db.begin().await?;
     take_quota(&txn, c.id, input.agency_id).await?;
+    let straight = straight_lined(&questions, &valid, 8);
+    let too_fast = input.duration_secs.is_some_and(|d| d < c.too_fast_secs);
     let stored = response::ActiveModel {
         campaign_id: Set(c.id),
         invitation_id: Set(None),
@@ -856,13 +858,27 @@ pub async fn answer_open(
         answers: Set(answers_to_json(&valid)),
         weight: Set(1.0),
         duration_secs: Set(input.duration_secs),
-        straight_lining: Set(straight_lined(&questions, &valid, 8)),
-        too_fast: Set(input.duration_secs.is_some_and(|d| d < c.too_fast_secs)),
+        straight_lining: Set(straight),
+        too_fast: Set(too_fast),
         submitted_at: Set(now),
         ..Default::default()
     }
     .insert(&txn)
     .await?;
+    let mut sums = HashMap::new();
+    super::survey_stats::contribute(
+        &super::survey_stats::Stored {
+            campaign_id: c.id,
+            agency_id: input.agency_id,
+            submitted_at: now,
+            flagged: straight || too_fast,
+            weight: 1.0,
+            questions: &questions,
+            answers: &valid,
+        },
+        &mut sums,
+    );
+    super::survey_stats::record(&txn, sums).await?;
     if let Some(key) = input.idempotency_key {
         let claimed = crate::store::idempotency::ActiveModel {
             scope: Set(scope.clone()),

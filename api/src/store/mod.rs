@@ -26,6 +26,7 @@ pub mod response;
 pub mod return_visit_rules;
 pub mod review_sample;
 pub mod review_threshold;
+pub mod survey_stat;
 pub mod three_systems;
 pub mod ticket;
 pub mod ticket_category;
