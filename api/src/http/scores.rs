@@ -394,6 +394,7 @@ impl ScoresApi {
                 period: period.0,
                 domain: domain.0,
                 region: region.0,
+                ..Default::default()
             },
         )
         .await?;

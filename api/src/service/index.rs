@@ -264,6 +264,9 @@ pub struct ScoreQuery {
     pub domain: Option<String>,
     /// Only agencies in this region's subtree (within the key's scope).
     pub region: Option<String>,
+    /// Recompute survey indicators from the stored responses instead of the kept
+    /// statistics (the benchmark's baseline; the API never sets it).
+    pub recompute_surveys: bool,
 }
 
 /// The agencies compared: the key's region (all for admin and agency keys), narrowed
@@ -316,8 +319,17 @@ pub async fn compute(
     let definition = parse(&model.definition)?;
     let resolved = check(&definition)?;
     let agencies = compared(db, actor, &q).await?;
-    let mut scores = score_period(db, &agencies, &definition, &resolved, period).await?;
-    let previous = score_period(db, &agencies, &definition, &resolved, period.previous()).await?;
+    let how = Surveys(q.recompute_surveys);
+    let mut scores = score_period(db, &agencies, &definition, &resolved, period, how).await?;
+    let previous = score_period(
+        db,
+        &agencies,
+        &definition,
+        &resolved,
+        period.previous(),
+        how,
+    )
+    .await?;
     let tests: Vec<Option<pingjia_scoring::compare::TestResult>> = scores
         .iter()
         .zip(&previous)
@@ -363,6 +375,11 @@ pub async fn compute(
     })
 }
 
+/// Whether survey indicators are recomputed from responses (true) or read from the
+/// kept statistics.
+#[derive(Debug, Clone, Copy)]
+struct Surveys(bool);
+
 /// The index of every agency for one period, unranked.
 async fn score_period(
     db: &DatabaseConnection,
@@ -370,6 +387,7 @@ async fn score_period(
     definition: &Definition,
     resolved: &HashMap<String, Resolved>,
     period: Period,
+    how: Surveys,
 ) -> Result<Vec<AgencyScore>, ServiceError> {
     let leaves = definition.leaves();
     let mut raws: Vec<HashMap<i64, Raw>> = Vec::with_capacity(leaves.len());
@@ -382,6 +400,7 @@ async fn score_period(
                 period,
                 &ind.source,
                 definition.exclude_flagged,
+                how,
             )
             .await?,
         );
@@ -684,9 +703,16 @@ async fn raw_values(
     period: Period,
     source: &Source,
     exclude_flagged: bool,
+    how: Surveys,
 ) -> Result<HashMap<i64, Raw>, ServiceError> {
     let ids: Vec<i64> = agencies.iter().map(|a| a.id).collect();
     Ok(match source {
+        Source::Survey {
+            questionnaire: key,
+            dimension,
+        } if how.0 => {
+            survey_means_recomputed(db, &ids, period, key, dimension, exclude_flagged).await?
+        }
         Source::Survey {
             questionnaire: key,
             dimension,

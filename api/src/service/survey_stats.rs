@@ -151,40 +151,46 @@ pub async fn record<C: ConnectionTrait>(db: &C, sums: HashMap<Cell, Sums>) -> Re
             Expr::cust(format!("survey_stats.{name} + excluded.{name}")),
         )
     };
-    let rows = sums.into_iter().map(|(cell, s)| survey_stat::ActiveModel {
-        campaign_id: Set(cell.campaign_id),
-        agency_id: Set(cell.agency_id),
-        month: Set(cell.month),
-        dimension: Set(cell.dimension),
-        flagged: Set(cell.flagged),
-        n: Set(s.n),
-        sw: Set(s.sw),
-        sw2: Set(s.sw2),
-        swy: Set(s.swy),
-        sw2y: Set(s.sw2y),
-        sw2y2: Set(s.sw2y2),
-        ..Default::default()
-    });
-    survey_stat::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::columns([
-                C::CampaignId,
-                C::AgencyId,
-                C::Month,
-                C::Dimension,
-                C::Flagged,
-            ])
-            .values([
-                added(C::N),
-                added(C::Sw),
-                added(C::Sw2),
-                added(C::Swy),
-                added(C::Sw2y),
-                added(C::Sw2y2),
-            ])
-            .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+    let rows: Vec<survey_stat::ActiveModel> = sums
+        .into_iter()
+        .map(|(cell, s)| survey_stat::ActiveModel {
+            campaign_id: Set(cell.campaign_id),
+            agency_id: Set(cell.agency_id),
+            month: Set(cell.month),
+            dimension: Set(cell.dimension),
+            flagged: Set(cell.flagged),
+            n: Set(s.n),
+            sw: Set(s.sw),
+            sw2: Set(s.sw2),
+            swy: Set(s.swy),
+            sw2y: Set(s.sw2y),
+            sw2y2: Set(s.sw2y2),
+            ..Default::default()
+        })
+        .collect();
+    // 11 values a row: 1,000 rows stay below SQLite's 32,766 bound parameters.
+    for chunk in rows.chunks(1_000) {
+        survey_stat::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([
+                    C::CampaignId,
+                    C::AgencyId,
+                    C::Month,
+                    C::Dimension,
+                    C::Flagged,
+                ])
+                .values([
+                    added(C::N),
+                    added(C::Sw),
+                    added(C::Sw2),
+                    added(C::Swy),
+                    added(C::Sw2y),
+                    added(C::Sw2y2),
+                ])
+                .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
     Ok(())
 }
