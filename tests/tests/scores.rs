@@ -428,6 +428,22 @@ async fn changes_regions_trends_and_exports() {
         .await
         .expect(403);
 
+        // The ranking holds the ranked agencies only, best first.
+        let ranking = app
+            .get(
+                "/api/v1/scores/ranking?model=county&period=2026-Q3",
+                &bureau,
+            )
+            .await
+            .expect(200);
+        let ranks: Vec<u64> = ranking.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|i| i["rank"].as_u64())
+            .collect();
+        assert_eq!(ranks, [1, 2, 3]);
+
         // Trend: Q2 then Q3.
         let trend = app
             .get(

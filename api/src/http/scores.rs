@@ -285,6 +285,33 @@ fn xlsx_bytes(header: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, Servic
     book.save_to_buffer().map_err(fail)
 }
 
+/// The index of a period as a list: ranked agencies by rank, then (unless
+/// `ranked_only`) the unranked.
+fn score_list(computed: &index::Computed, ranked_only: bool) -> ScoreList {
+    let mut items: Vec<ScoreRow> = computed
+        .agencies
+        .iter()
+        .filter(|s| !ranked_only || s.rank.is_some())
+        .map(row)
+        .collect();
+    items.sort_by_key(|r| (r.rank.is_none(), r.rank, r.agency_id));
+    ScoreList {
+        model: computed.model.key.clone(),
+        model_version: computed.model.version,
+        period: computed.period.to_string(),
+        items,
+    }
+}
+
+/// The query of a model and period (no filters).
+fn query(model: Option<String>, period: String) -> index::ScoreQuery {
+    index::ScoreQuery {
+        model,
+        period,
+        ..Default::default()
+    }
+}
+
 /// Index operations.
 pub struct ScoresApi;
 
@@ -386,26 +413,40 @@ impl ScoresApi {
         domain: Query<Option<String>>,
         region: Query<Option<String>>,
     ) -> Result<Json<ScoreList>, ReadError> {
-        let computed = index::compute(
-            &state.db,
-            &auth.0,
-            index::ScoreQuery {
-                model: model.0,
-                period: period.0,
-                domain: domain.0,
-                region: region.0,
-                ..Default::default()
-            },
-        )
-        .await?;
-        let mut items: Vec<ScoreRow> = computed.agencies.iter().map(row).collect();
-        items.sort_by_key(|r| (r.rank.is_none(), r.rank, r.agency_id));
-        Ok(Json(ScoreList {
-            model: computed.model.key,
-            model_version: computed.model.version,
-            period: computed.period.to_string(),
-            items,
-        }))
+        let filters = index::ScoreQuery {
+            domain: domain.0,
+            region: region.0,
+            ..query(model.0, period.0)
+        };
+        let computed = index::compute(&state.db, &auth.0, filters).await?;
+        Ok(Json(score_list(&computed, false)))
+    }
+
+    /// The ranking of a period
+    ///
+    /// Roles: admin, bureau (its subtree), agency (its own place). The ranked agencies
+    /// only, best first; ties share a rank (1224). Filters as for `/scores`.
+    #[oai(
+        path = "/scores/ranking",
+        method = "get",
+        operation_id = "scoreRanking"
+    )]
+    async fn ranking(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        period: Query<String>,
+        model: Query<Option<String>>,
+        domain: Query<Option<String>>,
+        region: Query<Option<String>>,
+    ) -> Result<Json<ScoreList>, ReadError> {
+        let filters = index::ScoreQuery {
+            domain: domain.0,
+            region: region.0,
+            ..query(model.0, period.0)
+        };
+        let computed = index::compute(&state.db, &auth.0, filters).await?;
+        Ok(Json(score_list(&computed, true)))
     }
 
     /// The index of the regions
@@ -426,16 +467,7 @@ impl ScoresApi {
         model: Query<Option<String>>,
         level: Query<Option<crate::domain::RegionLevel>>,
     ) -> Result<Json<RegionList>, ReadError> {
-        let computed = index::compute(
-            &state.db,
-            &auth.0,
-            index::ScoreQuery {
-                model: model.0,
-                period: period.0,
-                ..Default::default()
-            },
-        )
-        .await?;
+        let computed = index::compute(&state.db, &auth.0, query(model.0, period.0)).await?;
         let level = level.0.unwrap_or(crate::domain::RegionLevel::County);
         let mut items: Vec<RegionRow> = index::by_region(&state.db, &auth.0, &computed, level)
             .await?
@@ -485,16 +517,8 @@ impl ScoresApi {
             .map_err(|e| ServiceError::invalid("period", e.to_string()))?;
         let mut points = Vec::new();
         for _ in 0..count {
-            let computed = index::compute(
-                &state.db,
-                &auth.0,
-                index::ScoreQuery {
-                    model: model.0.clone(),
-                    period: at.to_string(),
-                    ..Default::default()
-                },
-            )
-            .await?;
+            let computed =
+                index::compute(&state.db, &auth.0, query(model.0.clone(), at.to_string())).await?;
             let s = computed
                 .agencies
                 .iter()
@@ -527,16 +551,7 @@ impl ScoresApi {
         model: Query<Option<String>>,
         format: Query<Option<Format>>,
     ) -> Result<Download, ReadError> {
-        let computed = index::compute(
-            &state.db,
-            &auth.0,
-            index::ScoreQuery {
-                model: model.0,
-                period: period.0,
-                ..Default::default()
-            },
-        )
-        .await?;
+        let computed = index::compute(&state.db, &auth.0, query(model.0, period.0)).await?;
         let (header, rows) = index::table(&computed);
         let name = format!("scores-{}-{}", computed.model.key, computed.period);
         Ok(match format.0.unwrap_or(Format::Csv) {
@@ -569,16 +584,7 @@ impl ScoresApi {
         period: Query<String>,
         model: Query<Option<String>>,
     ) -> Result<Json<Breakdown>, ReadError> {
-        let computed = index::compute(
-            &state.db,
-            &auth.0,
-            index::ScoreQuery {
-                model: model.0,
-                period: period.0,
-                ..Default::default()
-            },
-        )
-        .await?;
+        let computed = index::compute(&state.db, &auth.0, query(model.0, period.0)).await?;
         let s = computed
             .agencies
             .iter()
