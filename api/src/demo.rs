@@ -2,6 +2,8 @@
 //! towns, agencies across domains, officers and enterprises with valid credit codes.
 //! Names of people are invented.
 
+pub mod activity;
+
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use crate::domain::{AgencyDomain, RegionLevel, Uscc};

@@ -159,11 +159,26 @@ async fn serve(config: config::Config, demo: bool) -> anyhow::Result<()> {
     if demo {
         let mut out = std::io::stdout().lock();
         match demo::load_if_empty(&conn).await? {
-            Some(l) => writeln!(
-                out,
-                "Demo data loaded: {} regions, {} agencies, {} officers, {} enterprises.",
-                l.regions, l.agencies, l.officers, l.enterprises
-            )?,
+            Some(l) => {
+                writeln!(
+                    out,
+                    "Demo data loaded: {} regions, {} agencies, {} officers, {} enterprises.",
+                    l.regions, l.agencies, l.officers, l.enterprises
+                )?;
+                let a = demo::activity::load(
+                    &conn,
+                    &config.contact_cipher()?,
+                    &pingjia_api::domain::calendar::WorkCalendar::official(),
+                    chrono::Utc::now(),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                writeln!(
+                    out,
+                    "A year of activity: {} cases, {} survey answers, {} complaints, {} case-file reviews.",
+                    a.cases, a.responses, a.tickets, a.reviews
+                )?;
+            }
             None => writeln!(out, "Database not empty: demo data not loaded again.")?,
         }
         let cli = Actor::cli();

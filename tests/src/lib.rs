@@ -245,6 +245,23 @@ impl TestApp {
             .expect("demo data")
             .expect("empty database");
     }
+
+    /// Loads the demo data set and its year of activity up to `now`, as
+    /// `serve --demo` does.
+    pub async fn with_demo_activity(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> pingjia_api::demo::activity::Activity {
+        self.with_demo().await;
+        pingjia_api::demo::activity::load(
+            &self.db,
+            &self.config.contact_cipher().expect("contact key"),
+            &pingjia_api::domain::calendar::WorkCalendar::official(),
+            now,
+        )
+        .await
+        .expect("demo activity")
+    }
 }
 
 /// A server started by [`TestApp::serve`].

@@ -500,3 +500,155 @@ async fn changes_regions_trends_and_exports() {
     })
     .await;
 }
+
+/// The current quarter in Asia/Shanghai (answers and tickets are stored at "now").
+fn this_quarter() -> (String, chrono::NaiveDate) {
+    use chrono::Datelike;
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    (
+        format!("{}-Q{}", today.year(), (today.month() - 1) / 3 + 1),
+        today,
+    )
+}
+
+#[tokio::test]
+async fn survey_and_ticket_indicators_match_a_hand_computed_case() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let evaluator = app.key(Role::Evaluator, None, None).await;
+        let ids = agencies_of(&app, &bureau).await;
+        let (a, b, c) = (ids[0], ids[1], ids[2]);
+        let (period, today) = this_quarter();
+
+        // Enterprise answers, imported: A answers overall 5 and 4, B 3 and 3.
+        let list = app.get("/api/v1/questionnaires", &bureau).await.expect(200);
+        let questionnaire = list
+            .body
+            .as_array()
+            .expect("questionnaires")
+            .iter()
+            .find(|q| q["key"] == "enterprise_return_visit")
+            .and_then(|q| q["id"].as_i64())
+            .expect("built-in questionnaire");
+        let campaign = app
+            .post(
+                "/api/v1/campaigns",
+                &bureau,
+                json!({"name": "第三方测评", "questionnaire_id": questionnaire, "version": 1,
+                       "region_code": "320700", "mode": "invitation",
+                       "period_start": (today - chrono::Duration::days(30)).to_string(),
+                       "period_end": today.to_string(),
+                       "opens_at": (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339(),
+                       "closes_at": (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339()}),
+            )
+            .await
+            .expect(201)
+            .body["id"]
+            .as_i64()
+            .expect("id");
+        let csv = format!(
+            "agency_id,attitude,credentials,rights,procedure,fairness,integrity,burden,guidance,overall\n\
+             {a},4,1,1,4,4,0,4,4,5\n{a},4,1,1,4,4,0,4,4,4\n{b},3,1,1,3,3,0,3,3,3\n{b},3,1,1,3,3,0,3,3,3\n"
+        );
+        let imported = app
+            .raw(
+                poem::http::Method::POST,
+                &format!("/api/v1/campaigns/{campaign}/imports"),
+                &[("Authorization", &format!("Bearer {evaluator}")), ("Content-Type", "text/csv")],
+                csv.into_bytes(),
+            )
+            .await;
+        assert_eq!(imported.status, 200, "{}", imported.text);
+        assert_eq!(imported.body["stored"], 4, "{}", imported.text);
+
+        // Cases decided this quarter (A 40, B 10, C 10) and complaints (A 1, B 1).
+        let mut cases = Vec::new();
+        for (agency, n) in [(a, 40), (b, 10), (c, 10)] {
+            for k in 0..n {
+                cases.push(json!({"agency_id": agency, "case_number": format!("{agency}-{k}"),
+                                  "kind": "penalty", "procedure": "general",
+                                  "decision_date": today.to_string()}));
+            }
+        }
+        app.post("/api/v1/cases", &bureau, json!({"cases": cases}))
+            .await
+            .expect(200);
+        for agency in [a, b] {
+            app.post(
+                "/api/v1/tickets",
+                &bureau,
+                json!({"kind": "complaint", "category": "态度粗暴", "agency_id": agency,
+                       "region_code": "320700", "channel": "supervisor",
+                       "description": "执法人员检查时态度粗暴，未出示执法证件。"}),
+            )
+            .await
+            .expect(201);
+        }
+
+        let survey = json!({"kind": "survey", "questionnaire": "enterprise_return_visit", "dimension": "overall"});
+        let complaints = json!({"kind": "tickets", "metric": "complaints_per_100_cases"});
+        let definition = json!({
+            "root": {"key": "total", "name": "外部评价", "weights": {"method": "manual"}, "children": [
+                {"key": "es", "name": "企业满意度", "weight": 0.6,
+                 "indicator": {"source": survey, "direction": "benefit", "normalisation": {"method": "likert"}}},
+                {"key": "cp", "name": "投诉率", "weight": 0.4,
+                 "indicator": {"source": complaints, "direction": "cost",
+                               "normalisation": {"method": "linear", "floor": 5, "target": 0}}},
+            ]},
+            "rules": [], "aggregation": "equal",
+        });
+        app.post(
+            "/api/v1/index-models",
+            &bureau,
+            json!({"key": "external", "name": "外部评价", "definition": definition}),
+        )
+        .await
+        .expect(201);
+        let list = app
+            .get(&format!("/api/v1/scores?model=external&period={period}"), &bureau)
+            .await
+            .expect(200);
+        let find = |id: i64| {
+            list.body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .find(|i| i["agency_id"] == id)
+                .expect("agency listed")
+                .clone()
+        };
+        // A: survey 100·(4.5 − 1)/4 = 87.5; 1 complaint per 40 cases = 2.5 per 100,
+        // halfway from 5 to 0 = 50; 0.6·87.5 + 0.4·50 = 72.5.
+        close(&find(a)["score"], 72.5);
+        // Its SE: the svymean SE of (100, 75) is 12.5, ×0.6; the Poisson SE of the rate,
+        // 100·√1/40 = 2.5, ×20 (the slope 100/5) ×0.4.
+        close(&find(a)["se"], (7.5_f64.powi(2) + 20.0_f64.powi(2)).sqrt());
+        // B: survey 50; 10 per 100 is past the floor: 0. 0.6·50 = 30.
+        close(&find(b)["score"], 30.0);
+        // C: no answers, no complaints in 10 cases: the complaints indicator alone.
+        close(&find(c)["score"], 100.0);
+        assert_eq!(find(c)["missing"], json!(["es"]));
+        // Two answers are fewer than the model's minimum: flagged, still scored.
+        let flags = find(a)["flags"].clone();
+        assert!(
+            flags.as_array().expect("flags").contains(&json!("insufficient_sample:es")),
+            "{flags}"
+        );
+        let breakdown = app
+            .get(&format!("/api/v1/scores/agencies/{a}?model=external&period={period}"), &bureau)
+            .await
+            .expect(200);
+        let es = breakdown.body["indicators"]
+            .as_array()
+            .expect("indicators")
+            .iter()
+            .find(|i| i["key"] == "es")
+            .expect("es")
+            .clone();
+        close(&es["raw"], 4.5);
+        close(&es["value"], 87.5);
+        assert_eq!(es["n"], 2);
+    })
+    .await;
+}

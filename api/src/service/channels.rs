@@ -223,7 +223,7 @@ pub async fn rate(
         rating: Some(given.rating),
         finding: None,
     };
-    tickets::make_move(db, calendar, &t, by, req).await
+    tickets::make_move(db, calendar, &t, by, req, Utc::now()).await
 }
 
 pub(crate) fn hash_code(code: &str) -> String {

@@ -539,7 +539,7 @@ pub async fn move_ticket(
         label: actor.label(),
         region_prefix: actor.region_prefix().map(str::to_owned),
     };
-    let moved = make_move(db, calendar, &t, by, req).await?;
+    let moved = make_move(db, calendar, &t, by, req, Utc::now()).await?;
     Ok(view(cipher, full, moved))
 }
 
@@ -551,14 +551,15 @@ pub(crate) struct By {
     pub region_prefix: Option<String>,
 }
 
-/// Decides and applies a move by a key or by the reporter; the ticket as it stands
-/// afterwards.
+/// Decides and applies a move by a key or by the reporter, made at `now`; the ticket
+/// as it stands afterwards.
 pub(crate) async fn make_move(
     db: &DatabaseConnection,
     calendar: &WorkCalendar,
     t: &ticket_row::Model,
     by: By,
     req: MoveRequest,
+    now: DateTime<Utc>,
 ) -> Result<ticket_row::Model, ServiceError> {
     let from = State::parse(&t.state).ok_or_else(|| anyhow::anyhow!("bad state {}", t.state))?;
     let note = req
@@ -654,7 +655,6 @@ pub(crate) async fn make_move(
         (Some(r), None) => Some(r.clone()),
         (None, n) => n,
     };
-    let now = Utc::now();
     let level = if decision.escalates {
         Ord::min(t.level + 1, TOP_LEVEL)
     } else {
