@@ -151,6 +151,29 @@ async fn the_index_matches_a_hand_computed_case() {
         for other in &ids[3..] {
             assert!(find(*other)["score"].is_null() && find(*other)["rank"].is_null());
         }
+        // Compared by level: the three are city-level agencies (连云港市…), ranked among
+        // the city's; county-level agencies are compared with each other only.
+        let by_level = |level: &'static str| {
+            let (app, bureau) = (&app, &bureau);
+            async move {
+                app.get(&format!("/api/v1/scores?model=county&period=2026-Q3&level={level}"), bureau)
+                    .await
+                    .expect(200)
+                    .body["items"]
+                    .as_array()
+                    .expect("items")
+                    .clone()
+            }
+        };
+        let city = by_level("city").await;
+        assert_eq!(city.len(), 5);
+        assert_eq!(city[..3].iter().map(|i| i["agency_id"].clone()).collect::<Vec<_>>(), [json!(a), json!(c), json!(b)]);
+        let county = by_level("county").await;
+        assert_eq!(county.len(), ids.len() - 5);
+        assert!(county.iter().all(|i| i["rank"].is_null() && ![a, b, c].contains(&i["agency_id"].as_i64().unwrap_or_default())));
+        app.get("/api/v1/scores?model=county&period=2026-Q3&level=province", &bureau)
+            .await
+            .expect(400);
         // A's uncertainty comes from its two reviews: se 5 on the raw mean, ×2.5 by the
         // linear normalisation, ×0.3 by the weight.
         close(&find(a)["se"], 3.75);

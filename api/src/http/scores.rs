@@ -402,7 +402,9 @@ impl ScoresApi {
     ///
     /// Roles: admin (all agencies), bureau (its subtree), agency (its own row, ranked
     /// among all). `period`: `2026`, `2026-Q3` or `2026-07`; `model`: key or
-    /// key@version (default `default`); optionally only a `domain` or a `region`.
+    /// key@version (default `default`); optionally only a `domain`, a `region`
+    /// subtree or the agencies seated at one `level` (`city`, `county`): ranks are
+    /// among the agencies compared.
     #[oai(path = "/scores", method = "get", operation_id = "listScores")]
     async fn scores(
         &self,
@@ -412,10 +414,12 @@ impl ScoresApi {
         model: Query<Option<String>>,
         domain: Query<Option<String>>,
         region: Query<Option<String>>,
+        level: Query<Option<crate::domain::RegionLevel>>,
     ) -> Result<Json<ScoreList>, ReadError> {
         let filters = index::ScoreQuery {
             domain: domain.0,
             region: region.0,
+            level: level.0,
             ..query(model.0, period.0)
         };
         let computed = index::compute(&state.db, &auth.0, filters).await?;
@@ -439,10 +443,12 @@ impl ScoresApi {
         model: Query<Option<String>>,
         domain: Query<Option<String>>,
         region: Query<Option<String>>,
+        level: Query<Option<crate::domain::RegionLevel>>,
     ) -> Result<Json<ScoreList>, ReadError> {
         let filters = index::ScoreQuery {
             domain: domain.0,
             region: region.0,
+            level: level.0,
             ..query(model.0, period.0)
         };
         let computed = index::compute(&state.db, &auth.0, filters).await?;

@@ -264,13 +264,16 @@ pub struct ScoreQuery {
     pub domain: Option<String>,
     /// Only agencies in this region's subtree (within the key's scope).
     pub region: Option<String>,
+    /// Compare only agencies seated at this level (city-level agencies with each
+    /// other, county-level ones with each other).
+    pub level: Option<crate::domain::RegionLevel>,
     /// Recompute survey indicators from the stored responses instead of the kept
     /// statistics (the benchmark's baseline; the API never sets it).
     pub recompute_surveys: bool,
 }
 
 /// The agencies compared: the key's region (all for admin and agency keys), narrowed
-/// by `region` and `domain`.
+/// by `region`, `level` and `domain`.
 async fn compared(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -296,6 +299,17 @@ async fn compared(
             ));
         }
         select = select.filter(agency::Column::RegionCode.in_subquery(regions::codes_under(&path)));
+    }
+    if let Some(level) = q.level {
+        select = select.filter(
+            agency::Column::RegionCode.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(crate::store::region::Column::Code)
+                    .from(crate::store::region::Entity)
+                    .and_where(crate::store::region::Column::Level.eq(level))
+                    .to_owned(),
+            ),
+        );
     }
     let mut all = select.all(db).await?;
     if let Some(d) = &q.domain {
