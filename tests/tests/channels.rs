@@ -782,6 +782,61 @@ async fn a_reporter_is_invited_to_a_survey_through_the_outbox() {
                 .as_array()
                 .is_some_and(|q| !q.is_empty())
         );
+        // Answered in the bot, it says so; a made-up channel is refused.
+        let mut answers = serde_json::Map::new();
+        for q in opened.body["questions"].as_array().expect("questions") {
+            let key = q["key"].as_str().expect("key").to_owned();
+            match q["type"].as_str() {
+                Some("likert5") => answers.insert(key, json!(4)),
+                Some("yes_no") => answers.insert(key, json!(q["reverse"] != true)),
+                _ => None,
+            };
+        }
+        let answer = |via: &str| {
+            let app = &app;
+            let body = json!({"answers": answers.clone(), "via": via});
+            let path = format!("/api/v1/public/invitations/{token}/responses");
+            async move { app.call(Method::POST, &path, None, Some(body)).await }
+        };
+        let refused = answer("carrier_pigeon").await.expect(422);
+        assert_eq!(refused.fields(), ["via"]);
+        answer("bot").await.expect(201);
+        let stored = pingjia_api::store::response::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("responses");
+        assert_eq!(
+            stored
+                .iter()
+                .map(|r| r.channel.as_str())
+                .collect::<Vec<_>>(),
+            ["bot"]
+        );
+
+        // The channel shows its user the ticket with its timeline; others see nothing.
+        let number = filed.body["ticket"]["number"].as_str().expect("number");
+        let own = app
+            .get(
+                &format!("/api/v1/channel/tickets/{number}?user_id=5550001"),
+                &telegram,
+            )
+            .await
+            .expect(200);
+        assert_eq!(own.body["state_label"], "已受理");
+        assert_eq!(own.body["timeline"][0]["step"], "受理");
+        assert!(own.body.get("reporter_phone").is_none());
+        app.get(
+            &format!("/api/v1/channel/tickets/{number}?user_id=5550002"),
+            &telegram,
+        )
+        .await
+        .expect(404);
+        app.get(
+            &format!("/api/v1/channel/tickets/{number}?user_id=5550001"),
+            &bureau,
+        )
+        .await
+        .expect(403);
     })
     .await;
 }

@@ -215,6 +215,29 @@ impl ChannelApi {
         ))
     }
 
+    /// One of a channel user's own tickets, with its timeline
+    ///
+    /// Roles: channel. What the public status page shows (state and each step, no
+    /// personal data), for the user's own ticket; anyone else's is 404.
+    #[oai(
+        path = "/tickets/:number",
+        method = "get",
+        operation_id = "channelOwnTicket"
+    )]
+    async fn own_one(
+        &self,
+        state: Data<&AppState>,
+        auth: ApiKey,
+        number: Path<String>,
+        user_id: Query<String>,
+    ) -> Result<Json<super::tickets::PublicTicket>, ReadError> {
+        Ok(Json(
+            channels::own_status(&state.db, &state.contacts, &auth.0, &user_id.0, &number.0)
+                .await?
+                .into(),
+        ))
+    }
+
     /// Pass on the reporter's rating
     ///
     /// Roles: channel, for the user's own replied ticket (others are 404). 满意 and

@@ -535,6 +535,18 @@ pub struct SubmitAnswers {
     pub duration_secs: Option<i32>,
 }
 
+/// A respondent's answers to their invitation.
+#[derive(Object, Debug)]
+pub struct PublicAnswers {
+    /// `{question_key: answer}`: likert5 1–5, yes_no true/false, nps 0–10,
+    /// single_choice an option value, multi_choice a list, text a string.
+    pub answers: serde_json::Value,
+    /// Seconds the respondent took (for the too-fast quality flag).
+    pub duration_secs: Option<i32>,
+    /// How the respondent reached the questionnaire: `link` (default), `qr` or `bot`.
+    pub via: Option<String>,
+}
+
 /// A stored answer sheet.
 #[derive(Object, Debug)]
 pub struct Submitted {
@@ -1121,12 +1133,12 @@ impl PublicApi {
         &self,
         state: Data<&AppState>,
         token: Path<String>,
-        body: Json<SubmitAnswers>,
+        body: Json<PublicAnswers>,
     ) -> Result<Created<Submitted>, PublicError> {
         let body = body.0;
         let answers = answer_sheet(body.answers)?;
-        let r =
-            surveys::answer(&state.intake, &token.0, answers, body.duration_secs, "link").await?;
+        let via = surveys::public_channel(body.via.as_deref())?;
+        let r = surveys::answer(&state.intake, &token.0, answers, body.duration_secs, via).await?;
         Ok(Created::Created(Json(Submitted {
             response_id: r.id,
             submitted_at: r.submitted_at,

@@ -632,7 +632,13 @@ impl PublicTicketsApi {
             state.auth_failure_limit,
         )
         .await?;
-        Ok(Json(PublicTicket {
+        Ok(Json(s.into()))
+    }
+}
+
+impl From<tickets::PublicStatus> for PublicTicket {
+    fn from(s: tickets::PublicStatus) -> Self {
+        PublicTicket {
             number: s.number,
             kind: s.kind,
             category: s.category,
@@ -650,6 +656,6 @@ impl PublicTicketsApi {
                     note: s.note,
                 })
                 .collect(),
-        }))
+        }
     }
 }

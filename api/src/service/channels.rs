@@ -180,6 +180,20 @@ async fn own_ticket(
         .ok_or(ServiceError::NotFound { entity: "ticket" })
 }
 
+/// The status and public timeline of one of the user's own tickets (what the status
+/// page shows, without the secret: the channel vouches for its user).
+pub async fn own_status(
+    db: &DatabaseConnection,
+    cipher: &ContactCipher,
+    actor: &Actor,
+    external_id: &str,
+    number: &str,
+) -> Result<tickets::PublicStatus, ServiceError> {
+    let channel = channel_of(actor)?;
+    let t = own_ticket(db, cipher, channel, external_id, number).await?;
+    tickets::status_of(db, t).await
+}
+
 /// A reporter's rating of a replied ticket.
 #[derive(Debug, Clone)]
 pub struct Rating {

@@ -491,6 +491,25 @@ pub async fn invited(
 
 /// Submits answers for a token, exactly once: of concurrent submissions one wins and
 /// the others get `invitation_used`. Returns once the answer is durable.
+/// The channels a public answer may say it came through; `link` when unsaid.
+pub const PUBLIC_CHANNELS: [&str; 3] = ["link", "qr", "bot"];
+
+/// The channel a public answer came through, checked against [`PUBLIC_CHANNELS`].
+pub fn public_channel(via: Option<&str>) -> Result<&'static str, ServiceError> {
+    match via {
+        None => Ok(PUBLIC_CHANNELS[0]),
+        Some(v) => PUBLIC_CHANNELS
+            .into_iter()
+            .find(|c| *c == v)
+            .ok_or_else(|| {
+                ServiceError::invalid(
+                    "via",
+                    format!("must be one of {}", PUBLIC_CHANNELS.join(", ")),
+                )
+            }),
+    }
+}
+
 pub async fn answer(
     intake: &Intake,
     token: &str,

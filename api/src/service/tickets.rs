@@ -938,6 +938,14 @@ pub async fn public_status(
         rate_limit::hit(db, &bucket, failures).await?;
         return Err(ServiceError::NotFound { entity: "ticket" });
     };
+    status_of(db, t).await
+}
+
+/// A ticket as its reporter may see it: state and public timeline.
+pub(crate) async fn status_of(
+    db: &DatabaseConnection,
+    t: ticket_row::Model,
+) -> Result<PublicStatus, ServiceError> {
     let timeline = events_of(db, t.id)
         .await?
         .into_iter()
