@@ -12,8 +12,22 @@ use serde::Deserialize;
 /// Default config file, read from the working directory when present.
 pub const DEFAULT_CONFIG_FILE: &str = "pingjia.toml";
 
-/// `PINGJIA_*` variables that are not configuration keys of the service.
-const NOT_CONFIG_ENV: &[&str] = &["CONFIG", "TEST_POSTGRES_URL", "API_URL", "CHANNEL_KEY"];
+/// `PINGJIA_*` variables that are not configuration keys of the service (the tests'
+/// and the bot's, which may share an environment with it).
+const NOT_CONFIG_ENV: &[&str] = &[
+    "CONFIG",
+    "TEST_POSTGRES_URL",
+    "API_URL",
+    "CHANNEL_KEY",
+    "BOT_DATABASE_URL",
+    "BOT_REGION",
+    "BOT_WEBHOOK_URL",
+    "BOT_WEBHOOK_LISTEN",
+    "BOT_WEBHOOK_SECRET",
+    "BOT_TICKETS_PER_DAY",
+    "BOT_MESSAGES_PER_MINUTE",
+    "BOT_OUTBOX_POLL_MS",
+];
 
 /// Service configuration.
 #[derive(Debug, Clone, Deserialize)]

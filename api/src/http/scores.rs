@@ -406,6 +406,7 @@ impl ScoresApi {
     /// subtree or the agencies seated at one `level` (`city`, `county`): ranks are
     /// among the agencies compared.
     #[oai(path = "/scores", method = "get", operation_id = "listScores")]
+    #[allow(clippy::too_many_arguments)] // one per query parameter
     async fn scores(
         &self,
         state: Data<&AppState>,
@@ -435,6 +436,7 @@ impl ScoresApi {
         method = "get",
         operation_id = "scoreRanking"
     )]
+    #[allow(clippy::too_many_arguments)] // one per query parameter
     async fn ranking(
         &self,
         state: Data<&AppState>,
