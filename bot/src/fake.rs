@@ -89,10 +89,26 @@ fn private_chat(id: i64) -> Value {
 
 #[handler]
 async fn api(
-    Path((_bot, method)): Path<(String, String)>,
+    Path(path): Path<String>,
     shared: Data<&Arc<Shared>>,
     body: Option<Json<Value>>,
 ) -> Json<Value> {
+    // `/bot<token>/<method>`: the method is the last segment, its case free (teloxide
+    // sends `GetMe`, Telegram documents `getMe`).
+    let given = path.rsplit('/').next().unwrap_or_default();
+    let method = [
+        "getMe",
+        "getWebhookInfo",
+        "getUpdates",
+        "sendMessage",
+        "editMessageReplyMarkup",
+        "editMessageText",
+        "answerCallbackQuery",
+        "deleteWebhook",
+    ]
+    .into_iter()
+    .find(|m| m.eq_ignore_ascii_case(given))
+    .map_or_else(|| given.to_owned(), str::to_owned);
     let body = body.map(|b| b.0).unwrap_or(Value::Null);
     Json(answer(&shared, &method, body).await)
 }
@@ -193,9 +209,7 @@ impl FakeTelegram {
         let shared = Arc::new(Shared::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let app = Route::new()
-            .at("/:bot/:method", post(api))
-            .data(shared.clone());
+        let app = Route::new().at("/*path", post(api)).data(shared.clone());
         let std = listener.into_std()?;
         let task = tokio::spawn(async move {
             let listener = poem::listener::TcpAcceptor::from_std(std).expect("acceptor");
@@ -299,24 +313,25 @@ impl FakeTelegram {
     }
 
     /// Waits until a message to `chat` after the first `seen` satisfies `wanted`;
-    /// returns it, or fails after `within`.
+    /// returns its position among the chat's messages and it, or fails after `within`.
     pub async fn expect_message(
         &self,
         chat: i64,
         seen: usize,
         within: Duration,
         wanted: impl Fn(&Sent) -> bool,
-    ) -> anyhow::Result<Sent> {
+    ) -> anyhow::Result<(usize, Sent)> {
         let deadline = Instant::now() + within;
         loop {
             let sent = self.shared.sent.notified();
-            if let Some(s) = self
+            if let Some(found) = self
                 .messages_to(chat)
                 .into_iter()
+                .enumerate()
                 .skip(seen)
-                .find(|s| wanted(s))
+                .find(|(_, s)| wanted(s))
             {
-                return Ok(s);
+                return Ok(found);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {

@@ -1,0 +1,684 @@
+//! The bot's conversations through its real handler tree and dispatcher: updates go
+//! in through a fake Bot API server (long polling), the bot talks to the real Pingjia
+//! API served in-process on a loopback port, and each test asserts the replies, the
+//! buttons offered, the stored dialogue state and what reached the API.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pingjia_api::domain::Role;
+use pingjia_bot::api::Api;
+use pingjia_bot::config::Limits;
+use pingjia_bot::fake::{FakeTelegram, Sent};
+use pingjia_bot::handlers::Ctx;
+use pingjia_bot::state::State;
+use pingjia_bot::storage::{self, DialogueStore};
+use pingjia_bot::{App, text};
+use pingjia_tests::{RunningServer, TestApp, for_each_backend};
+use serde_json::{Value, json};
+use teloxide::types::ChatId;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A bot process: its dispatcher and outbox delivery, until stopped.
+struct RunningBot {
+    store: Arc<DialogueStore>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningBot {
+    async fn start(tg: &FakeTelegram, api: &str, key: &str, db_url: &str, limits: Limits) -> Self {
+        let db = storage::open(db_url).await.expect("bot database");
+        let store = DialogueStore::new(db.clone());
+        let app = App {
+            bot: pingjia_bot::telegram("123:TEST", Some(&tg.url())).expect("bot"),
+            ctx: Ctx::new(
+                Api::new(api, key).expect("api client"),
+                db,
+                limits,
+                "320700".into(),
+            ),
+            store: store.clone(),
+            outbox_idle: Duration::from_millis(100),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run(None, Duration::from_secs(1), async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            store,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(20), self.task)
+            .await
+            .expect("the bot stops")
+            .expect("joined")
+            .expect("ran");
+    }
+
+    async fn state(&self, user: i64) -> State {
+        self.store
+            .state_of(ChatId(user))
+            .await
+            .expect("state")
+            .unwrap_or_default()
+    }
+}
+
+/// The API, a fake Telegram, and the bot between them.
+struct World {
+    app: TestApp,
+    server: RunningServer,
+    tg: Arc<FakeTelegram>,
+    bot: Option<RunningBot>,
+    telegram_key: String,
+    bureau: String,
+    admin: String,
+    bot_db: String,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    async fn new(app: TestApp, limits: Limits) -> Self {
+        app.with_demo().await;
+        let server = app.serve().await;
+        let tg = Arc::new(FakeTelegram::start().await.expect("fake telegram"));
+        let telegram_key = app.channel_key("telegram").await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let admin = app.admin().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bot_db = format!("sqlite://{}?mode=rwc", dir.path().join("bot.db").display());
+        let bot = RunningBot::start(
+            &tg,
+            &format!("http://{}", server.addr),
+            &telegram_key,
+            &bot_db,
+            limits,
+        )
+        .await;
+        Self {
+            app,
+            server,
+            tg,
+            bot: Some(bot),
+            telegram_key,
+            bureau,
+            admin,
+            bot_db,
+            _dir: dir,
+        }
+    }
+
+    fn bot(&self) -> &RunningBot {
+        self.bot.as_ref().expect("bot running")
+    }
+
+    async fn restart_bot(&mut self, limits: Limits) {
+        if let Some(b) = self.bot.take() {
+            b.stop().await;
+        }
+        self.bot = Some(
+            RunningBot::start(
+                &self.tg,
+                &format!("http://{}", self.server.addr),
+                &self.telegram_key,
+                &self.bot_db,
+                limits,
+            )
+            .await,
+        );
+    }
+
+    async fn finish(mut self) {
+        if let Some(b) = self.bot.take() {
+            b.stop().await;
+        }
+        self.server.signal_shutdown();
+    }
+}
+
+fn limits() -> Limits {
+    Limits {
+        tickets_per_day: 5,
+        messages_per_minute: 120,
+    }
+}
+
+/// One user's chat: what they send and the replies they get.
+struct Chat {
+    tg: Arc<FakeTelegram>,
+    user: i64,
+    seen: usize,
+}
+
+impl Chat {
+    fn new(tg: &Arc<FakeTelegram>, user: i64) -> Self {
+        Self {
+            tg: tg.clone(),
+            user,
+            seen: 0,
+        }
+    }
+
+    /// Waits for the next reply containing `needle` and moves past it.
+    async fn reply(&mut self, needle: &str) -> Sent {
+        let (at, sent) = self
+            .tg
+            .expect_message(self.user, self.seen, WAIT, |s| {
+                s.text.as_deref().is_some_and(|t| t.contains(needle))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {needle:?}: {e}"));
+        self.seen = at + 1;
+        sent
+    }
+
+    async fn text(&mut self, text: &str, expect: &str) -> Sent {
+        self.tg.text(self.user, text);
+        self.reply(expect).await
+    }
+
+    async fn press(&mut self, data: &str, expect: &str) -> Sent {
+        self.tg.press(self.user, data);
+        self.reply(expect).await
+    }
+}
+
+fn button_with(sent: &Sent, prefix: &str) -> String {
+    sent.buttons()
+        .into_iter()
+        .find(|b| b.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix} button in {:?}", sent.buttons()))
+}
+
+async fn ticket_of(app: &TestApp, admin: &str, number: &str) -> Value {
+    let list = app
+        .get("/api/v1/tickets?page_size=200", admin)
+        .await
+        .expect(200);
+    list.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|t| t["number"] == number)
+        .cloned()
+        .unwrap_or_else(|| panic!("ticket {number} in the API"))
+}
+
+#[tokio::test]
+async fn a_complaint_filed_in_chat_is_handled_notified_and_rated() {
+    for_each_backend(|app| async move {
+        let w = World::new(app, limits()).await;
+        let user = 700_001;
+        let mut chat = Chat::new(&w.tg, user);
+
+        let menu = chat.text("/start", text::MENU).await;
+        assert!(menu.buttons().contains(&"menu:complaint".to_owned()));
+        chat.press("menu:complaint", text::ASK_COMPLAINT_KIND).await;
+        chat.press("kind:complaint", text::ASK_AGENCY).await;
+        let found = chat.text("海州区市场", text::AGENCY_PICK).await;
+        let agency = button_with(&found, "agency:");
+        let categories = chat.press(&agency, text::ASK_CATEGORY).await;
+        let rude = categories
+            .buttons()
+            .into_iter()
+            .find(|b| b == "cat:rudeness")
+            .expect("态度粗暴 offered");
+        chat.press(&rude, text::ASK_DESCRIPTION).await;
+        chat.text("太短了", "您输入了 3 字").await;
+        assert!(matches!(w.bot().state(user).await, State::Description(_)));
+        chat.text("执法人员检查时态度粗暴，未出示执法证件，还威胁要罚款。", text::ASK_PHOTOS)
+            .await;
+        w.tg.photo(user, "AgACAgUAAx0");
+        chat.reply("已收到第 1 张照片").await;
+        chat.press("photos:done", text::ASK_LOCATION).await;
+        w.tg.location(user, 34.6, 119.2);
+        chat.reply(text::ASK_IDENTITY).await;
+        chat.press("id:real", text::ASK_CONTACT).await;
+        // Someone else's contact is not accepted; one's own is.
+        w.tg.contact(user, 42, "13900001111");
+        chat.reply(text::CONTACT_NOT_OWN).await;
+        w.tg.contact(user, user, "8613812341234");
+        let summary = chat.reply("请核对以下内容").await;
+        let body = summary.text.clone().unwrap_or_default();
+        assert!(body.contains("海州区市场监督管理局") && body.contains("态度粗暴"), "{body}");
+        assert!(body.contains("138****1234") && !body.contains("13812341234"), "{body}");
+        let filed = chat.press("confirm:yes", "已受理！工单号").await;
+        let reply = filed.text.unwrap_or_default();
+        let number = reply
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("工单号："))
+            .map(str::to_owned)
+            .or_else(|| {
+                reply
+                    .lines()
+                    .find_map(|l| l.strip_prefix("已受理！工单号："))
+                    .map(str::to_owned)
+            })
+            .expect("a ticket number");
+        assert_eq!(w.bot().state(user).await, State::Idle);
+
+        // In the API: the ticket as filed, with the photo, the place and the reporter.
+        let t = ticket_of(&w.app, &w.admin, &number).await;
+        assert_eq!(t["channel"], "telegram");
+        assert_eq!(t["category"], "态度粗暴");
+        assert_eq!(t["attachments"], json!(["tg:AgACAgUAAx0"]));
+        assert_eq!(t["latitude"], 34.6);
+        assert_eq!(t["reporter_phone"], "13812341234");
+        let id = t["id"].as_i64().expect("id");
+
+        // The bureau handles it; the bot tells the user and asks for a rating.
+        for body in [
+            json!({"action": "assign"}),
+            json!({"action": "start"}),
+            json!({"action": "reply", "note": "经核实，已批评教育当事执法人员。", "finding": "substantiated"}),
+        ] {
+            w.app
+                .post(&format!("/api/v1/tickets/{id}/moves"), &w.bureau, body)
+                .await
+                .expect(200);
+        }
+        chat.reply("已转办").await;
+        let ask = chat.reply("请对办理情况作出评价").await;
+        let good = format!("rate:{number}:0");
+        assert!(ask.buttons().contains(&good), "{:?}", ask.buttons());
+        chat.press(&good, text::RATED).await;
+        let t = ticket_of(&w.app, &w.admin, &number).await;
+        assert_eq!(t["state"], "return_visited");
+        assert_eq!(t["rating"], "满意");
+        // The outbox is empty: every notification was acknowledged.
+        let outbox = w
+            .app
+            .get("/api/v1/channel/outbox", &w.telegram_key)
+            .await
+            .expect(200);
+        assert_eq!(outbox.body["items"], json!([]));
+
+        // The status shows the ticket and, opened, its timeline.
+        let list = chat.text("/status", text::YOUR_TICKETS).await;
+        let open = format!("tk:{number}");
+        assert!(list.buttons().contains(&open));
+        let timeline = chat.press(&open, "答复").await;
+        assert!(timeline.text.unwrap_or_default().contains("已批评教育"));
+        // A second press of a rating button is explained, not ignored.
+        chat.press(&good, text::RATING_CLOSED).await;
+        w.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cancel_edit_and_unexpected_input_always_get_an_answer() {
+    for_each_backend(|app| async move {
+        let w = World::new(app, limits()).await;
+        let user = 700_002;
+        let mut chat = Chat::new(&w.tg, user);
+
+        chat.text("你好", text::UNKNOWN_INPUT).await;
+        chat.press("confirm:yes", text::USE_BUTTONS).await;
+        chat.text("/help", "使用说明").await;
+        // A suggestion skips the category; the agency may be unknown.
+        chat.text("/start", text::MENU).await;
+        chat.press("menu:suggestion", text::ASK_AGENCY).await;
+        chat.text("不存在的机关名称", text::AGENCY_NONE_FOUND).await;
+        chat.press("agency:unknown", text::ASK_DESCRIPTION).await;
+        chat.text(
+            "建议在政务大厅公示执法人员名单和投诉电话。",
+            text::ASK_PHOTOS,
+        )
+        .await;
+        chat.text("这不是照片", text::USE_BUTTONS).await;
+        chat.press("photos:done", text::ASK_LOCATION).await;
+        chat.press("loc:skip", text::ASK_IDENTITY).await;
+        chat.press("id:anon", "请核对以下内容").await;
+        // Edit the description: back to the summary with the new text.
+        chat.press("confirm:edit", text::ASK_EDIT).await;
+        chat.press("edit:description", text::ASK_DESCRIPTION).await;
+        let summary = chat
+            .text(
+                "建议在政务大厅公示执法人员名单、照片和投诉电话。",
+                "请核对以下内容",
+            )
+            .await;
+        assert!(summary.text.unwrap_or_default().contains("照片和投诉电话"));
+        let State::Confirm(draft) = w.bot().state(user).await else {
+            panic!("at the summary");
+        };
+        assert_eq!(draft.kind, "suggestion");
+        assert_eq!(draft.category.as_deref(), Some("其他"));
+        assert_eq!(draft.region_code.as_deref(), Some("320700"));
+        // Cancel anywhere: back to idle, nothing filed.
+        chat.text("/cancel", text::CANCELLED).await;
+        assert_eq!(w.bot().state(user).await, State::Idle);
+        let list = w.app.get("/api/v1/tickets", &w.admin).await.expect(200);
+        assert_eq!(list.body["total"], 0);
+        // A stale button after cancel is explained.
+        chat.press("confirm:yes", text::USE_BUTTONS).await;
+        // Groups are refused politely.
+        w.tg.group_text(user, -100_123, "/start");
+        w.tg.expect_message(-100_123, 0, WAIT, |s| {
+            s.text.as_deref() == Some(text::PRIVATE_ONLY)
+        })
+        .await
+        .expect("refused in the group");
+        w.finish().await;
+    })
+    .await;
+}
+
+async fn open_citizen_campaign(w: &World) -> i64 {
+    let list = w
+        .app
+        .get("/api/v1/questionnaires", &w.bureau)
+        .await
+        .expect(200);
+    let citizen = list
+        .body
+        .as_array()
+        .and_then(|l| l.iter().find(|q| q["key"] == "citizen_satisfaction"))
+        .and_then(|q| q["id"].as_i64())
+        .expect("citizen questionnaire");
+    let now = chrono::Utc::now();
+    let today = now.date_naive();
+    let created = w
+        .app
+        .post(
+            "/api/v1/campaigns",
+            &w.bureau,
+            json!({"name": "投诉人满意度回访", "questionnaire_id": citizen, "version": 1,
+                   "region_code": "320700", "mode": "invitation",
+                   "period_start": (today - chrono::Duration::days(30)).to_string(),
+                   "period_end": today.to_string(),
+                   "opens_at": (now - chrono::Duration::hours(1)).to_rfc3339(),
+                   "closes_at": (now + chrono::Duration::days(30)).to_rfc3339()}),
+        )
+        .await
+        .expect(201);
+    let id = created.body["id"].as_i64().expect("id");
+    w.app
+        .post(
+            &format!("/api/v1/campaigns/{id}/status"),
+            &w.bureau,
+            json!({"status": "open"}),
+        )
+        .await
+        .expect(200);
+    id
+}
+
+#[tokio::test]
+async fn a_survey_invitation_is_answered_in_chat_once() {
+    for_each_backend(|app| async move {
+        let w = World::new(app, limits()).await;
+        let user = 700_003;
+        let mut chat = Chat::new(&w.tg, user);
+        let campaign = open_citizen_campaign(&w).await;
+        let agency = w
+            .app
+            .get("/api/v1/agencies?region=320706&page_size=1", &w.bureau)
+            .await
+            .expect(200)
+            .body["items"][0]["id"]
+            .as_i64()
+            .expect("agency");
+        let filed = w
+            .app
+            .post(
+                "/api/v1/channel/tickets",
+                &w.telegram_key,
+                json!({"user_id": user.to_string(), "kind": "complaint", "category": "乱罚款",
+                       "agency_id": agency, "region_code": "320706",
+                       "description": "城管执法人员对流动摊贩当场罚款且未开具票据。"}),
+            )
+            .await
+            .expect(201);
+        let id = filed.body["ticket"]["id"].as_i64().expect("id");
+        w.app
+            .post(
+                &format!("/api/v1/tickets/{id}/survey-invitation"),
+                &w.bureau,
+                json!({"campaign_id": campaign}),
+            )
+            .await
+            .expect(201);
+        let invitation = chat.reply("诚邀您").await;
+        let start = button_with(&invitation, "sv:");
+        let token = start.trim_start_matches("sv:").to_owned();
+
+        let mut q = chat.press(&start, "第 1 题").await;
+        // Back from the second question shows the first again.
+        let second = chat.press(&button_with(&q, "ans:"), "第 2 题").await;
+        assert!(second.buttons().contains(&"back:".to_owned()));
+        q = chat.press("back:", "第 1 题").await;
+        let mut answered = 0;
+        loop {
+            answered += 1;
+            assert!(answered < 30, "the questionnaire ends");
+            let body = q.text.clone().unwrap_or_default();
+            let next = format!("第 {} 题", answered + 1);
+            let press = if q.buttons().iter().any(|b| b == "ans:1") {
+                // 满意 / 否 — never the answer that opens the dissatisfaction reason.
+                "ans:1".to_owned()
+            } else if q.buttons().iter().any(|b| b == "skip:") {
+                "skip:".to_owned()
+            } else {
+                panic!("unexpected question: {body} {:?}", q.buttons());
+            };
+            w.tg.press(user, &press);
+            let (at, got) =
+                w.tg.expect_message(user, chat.seen, WAIT, |s| {
+                    s.text.as_deref().is_some_and(|t| {
+                        t.contains(&next)
+                            || t.contains(text::SURVEY_THANKS)
+                            || t.contains("提交未成功")
+                    })
+                })
+                .await
+                .expect("the next question or the end");
+            chat.seen = at + 1;
+            let t = got.text.clone().unwrap_or_default();
+            assert!(!t.contains("提交未成功"), "{t}");
+            if t.contains(text::SURVEY_THANKS) {
+                break;
+            }
+            q = got;
+        }
+        assert_eq!(w.bot().state(user).await, State::Idle);
+        let results = w
+            .app
+            .get(
+                &format!("/api/v1/campaigns/{campaign}/results?by=dimension&min_n=1"),
+                &w.bureau,
+            )
+            .await
+            .expect(200);
+        assert!(
+            results.body.as_array().is_some_and(|r| !r.is_empty()),
+            "{}",
+            results.body
+        );
+        // Used, unknown: explained.
+        chat.text(&format!("/start {token}"), text::TOKEN_USED)
+            .await;
+        chat.press("menu:survey", text::ASK_TOKEN).await;
+        chat.text("0123456789abcdef0123456789abcdef", text::TOKEN_UNKNOWN)
+            .await;
+        assert_eq!(w.bot().state(user).await, State::SurveyToken);
+        w.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn liaisons_bind_with_a_code_and_their_tickets_carry_the_contact_point() {
+    for_each_backend(|app| async move {
+        let w = World::new(app, limits()).await;
+        let user = 700_004;
+        let mut chat = Chat::new(&w.tg, user);
+        let point = w
+            .app
+            .post(
+                "/api/v1/contact-points",
+                &w.bureau,
+                json!({"name": "海州区个体劳动者协会", "kind": "association", "region_code": "320706"}),
+            )
+            .await
+            .expect(201);
+        let point_id = point.body["id"].as_i64().expect("id");
+        let code = w
+            .app
+            .post(
+                &format!("/api/v1/contact-points/{point_id}/binding-codes"),
+                &w.bureau,
+                json!({"valid_hours": 24}),
+            )
+            .await
+            .expect(201)
+            .body["code"]
+            .as_str()
+            .expect("code")
+            .to_owned();
+        chat.text("/bind NOPE-NOPE", text::CODE_UNKNOWN).await;
+        assert_eq!(w.bot().state(user).await, State::BindCode);
+        chat.text(&code, "海州区个体劳动者协会").await;
+        assert_eq!(w.bot().state(user).await, State::Idle);
+        let mut other = Chat::new(&w.tg, 700_005);
+        other.text(&format!("/bind {code}"), text::CODE_USED).await;
+
+        // The liaison's suggestion carries the contact point.
+        chat.text("/start", text::MENU).await;
+        chat.press("menu:praise", text::ASK_AGENCY).await;
+        chat.press("agency:unknown", text::ASK_DESCRIPTION).await;
+        chat.text("感谢执法人员耐心细致地指导我们规范经营。", text::ASK_PHOTOS)
+            .await;
+        chat.press("photos:done", text::ASK_LOCATION).await;
+        chat.text("海州区解放路8号", text::ASK_IDENTITY).await;
+        chat.press("id:anon", "请核对以下内容").await;
+        let filed = chat.press("confirm:yes", "已受理！工单号").await;
+        let number = filed
+            .text
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("已受理！工单号：").map(str::to_owned))
+            .expect("number");
+        let t = ticket_of(&w.app, &w.admin, &number).await;
+        assert_eq!(t["contact_point_id"], point_id);
+        assert_eq!(t["kind"], "praise");
+        assert_eq!(t["address"], "海州区解放路8号");
+        w.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_restart_in_mid_dialogue_resumes_where_the_user_was() {
+    for_each_backend(|app| async move {
+        let mut w = World::new(app, limits()).await;
+        let user = 700_006;
+        let mut chat = Chat::new(&w.tg, user);
+        chat.text("/start", text::MENU).await;
+        chat.press("menu:complaint", text::ASK_COMPLAINT_KIND).await;
+        chat.press("kind:report", text::ASK_AGENCY).await;
+        chat.press("agency:unknown", text::ASK_CATEGORY).await;
+        chat.press("cat:arbitrary_fines", text::ASK_DESCRIPTION)
+            .await;
+        w.restart_bot(limits()).await;
+        // The new process takes the description where the old one asked for it.
+        chat.text(
+            "执法人员在检查中随意罚款，没有出具任何文书。",
+            text::ASK_PHOTOS,
+        )
+        .await;
+        let State::Photos(draft) = w.bot().state(user).await else {
+            panic!("resumed at the photos step");
+        };
+        assert_eq!(draft.kind, "report");
+        assert_eq!(draft.category.as_deref(), Some("乱罚款"));
+        w.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn notifications_honour_retry_after_and_caps_are_explained() {
+    for_each_backend(|app| async move {
+        let strict = Limits {
+            tickets_per_day: 1,
+            messages_per_minute: 30,
+        };
+        let w = World::new(app, strict).await;
+        let user = 700_007;
+        let mut chat = Chat::new(&w.tg, user);
+        let file = |n: &str| {
+            json!({"user_id": user.to_string(), "kind": "complaint", "category": "其他",
+                   "region_code": "320706", "description": format!("第{n}次反映：执法人员检查时未出示证件。")})
+        };
+        let filed = w
+            .app
+            .post("/api/v1/channel/tickets", &w.telegram_key, file("一"))
+            .await
+            .expect(201);
+        let id = filed.body["ticket"]["id"].as_i64().expect("id");
+        let agency = w
+            .app
+            .get("/api/v1/agencies?region=320706&page_size=1", &w.bureau)
+            .await
+            .expect(200)
+            .body["items"][0]["id"]
+            .as_i64()
+            .expect("agency");
+        // Telegram refuses the first delivery with retry_after 1: delivered after it.
+        w.tg.throttle(1, 1);
+        w.app
+            .post(
+                &format!("/api/v1/tickets/{id}/moves"),
+                &w.bureau,
+                json!({"action": "assign", "agency_id": agency}),
+            )
+            .await
+            .expect(200);
+        let delivered = chat.reply("已转办").await;
+        let calls = w.tg.calls();
+        let refused = calls
+            .iter()
+            .find(|c| c.method == "throttled" && c.chat_id == Some(user))
+            .expect("a refused attempt");
+        assert!(delivered.at.duration_since(refused.at) >= Duration::from_millis(900));
+
+        // The daily cap: one ticket a day through the bot.
+        for round in 0..2 {
+            chat.text("/start", text::MENU).await;
+            chat.press("menu:suggestion", text::ASK_AGENCY).await;
+            chat.press("agency:unknown", text::ASK_DESCRIPTION).await;
+            chat.text("建议公开执法检查计划，减少重复检查。", text::ASK_PHOTOS).await;
+            chat.press("photos:done", text::ASK_LOCATION).await;
+            chat.press("loc:skip", text::ASK_IDENTITY).await;
+            chat.press("id:anon", "请核对以下内容").await;
+            let expect = if round == 0 { "已受理" } else { text::DAILY_CAP };
+            chat.press("confirm:yes", expect).await;
+        }
+        // Flooding: past the per-minute cap the user is told once, then ignored.
+        for i in 0..20 {
+            w.tg.text(user, &format!("刷屏{i}"));
+        }
+        chat.reply(text::FLOOD).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let floods = w
+            .tg
+            .messages_to(user)
+            .iter()
+            .filter(|s| s.text.as_deref() == Some(text::FLOOD))
+            .count();
+        assert_eq!(floods, 1);
+        w.finish().await;
+    })
+    .await;
+}
