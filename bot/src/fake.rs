@@ -43,6 +43,10 @@ struct Inner {
     next_update: i64,
     next_message: i32,
     sent: Vec<Sent>,
+    /// `sendMessage` calls by chat.
+    by_chat: std::collections::HashMap<i64, Vec<Sent>>,
+    /// Who waits for messages to a chat.
+    waiters: std::collections::HashMap<i64, Arc<tokio::sync::Notify>>,
     /// Messages the bot sent, by chat: (message id, body), for callbacks to refer to.
     last_message: std::collections::HashMap<i64, (i32, Value)>,
     /// `sendMessage` calls still to refuse with 429, and the `retry_after` to give.
@@ -53,7 +57,6 @@ struct Inner {
 struct Shared {
     inner: Mutex<Inner>,
     arrived: tokio::sync::Notify,
-    sent: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -179,15 +182,24 @@ async fn answer(shared: &Arc<Shared>, method: &str, body: Value) -> Value {
             {
                 inner.last_message.insert(c, (id, message.clone()));
             }
-            inner.sent.push(Sent {
+            let sent = Sent {
                 method: method.to_owned(),
                 chat_id: chat,
                 text: body["text"].as_str().map(str::to_owned),
                 body,
                 at: Instant::now(),
-            });
+            };
+            if method == "sendMessage"
+                && let Some(c) = chat
+            {
+                inner.by_chat.entry(c).or_default().push(sent.clone());
+            }
+            inner.sent.push(sent);
+            let waiter = chat.and_then(|c| inner.waiters.get(&c).cloned());
             drop(inner);
-            shared.sent.notify_waiters();
+            if let Some(w) = waiter {
+                w.notify_waiters();
+            }
             json!({"ok": true, "result": message})
         }
         _ => {
@@ -306,10 +318,12 @@ impl FakeTelegram {
 
     /// Messages sent to a chat so far.
     pub fn messages_to(&self, chat: i64) -> Vec<Sent> {
-        self.calls()
-            .into_iter()
-            .filter(|s| s.method == "sendMessage" && s.chat_id == Some(chat))
-            .collect()
+        self.shared
+            .lock()
+            .by_chat
+            .get(&chat)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Waits until a message to `chat` after the first `seen` satisfies `wanted`;
@@ -322,15 +336,17 @@ impl FakeTelegram {
         wanted: impl Fn(&Sent) -> bool,
     ) -> anyhow::Result<(usize, Sent)> {
         let deadline = Instant::now() + within;
+        let waiter = self.shared.lock().waiters.entry(chat).or_default().clone();
         loop {
-            let sent = self.shared.sent.notified();
-            if let Some(found) = self
-                .messages_to(chat)
-                .into_iter()
-                .enumerate()
-                .skip(seen)
-                .find(|(_, s)| wanted(s))
-            {
+            let sent = waiter.notified();
+            let found = self.shared.lock().by_chat.get(&chat).and_then(|all| {
+                all.iter()
+                    .enumerate()
+                    .skip(seen)
+                    .find(|(_, s)| wanted(s))
+                    .map(|(i, s)| (i, s.clone()))
+            });
+            if let Some(found) = found {
                 return Ok(found);
             }
             let left = deadline.saturating_duration_since(Instant::now());

@@ -36,6 +36,8 @@ pub struct Ctx {
     /// Region of tickets whose agency the user does not know.
     pub region: String,
     flood: Mutex<HashMap<UserId, Window>>,
+    /// The API's categories, kept for a minute (they change rarely).
+    categories: Mutex<Option<(Instant, Vec<crate::api::Category>)>>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -63,7 +65,26 @@ impl Ctx {
             limits,
             region,
             flood: Mutex::new(HashMap::new()),
+            categories: Mutex::new(None),
         })
+    }
+
+    /// The active ticket categories, from the API at most once a minute.
+    async fn categories(&self) -> Result<Vec<crate::api::Category>, ApiError> {
+        let cached = self
+            .categories
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < Duration::from_secs(60))
+            .map(|(_, c)| c.clone());
+        if let Some(c) = cached {
+            return Ok(c);
+        }
+        let fresh = self.api.categories().await?;
+        *self.categories.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Instant::now(), fresh.clone()));
+        Ok(fresh)
     }
 
     /// Counts an update of `user`; `Some(warn)` when over the per-minute cap (warn:
@@ -244,7 +265,7 @@ async fn prompt(bot: &Bot, chat: ChatId, ctx: &Ctx, state: &State) -> HandlerRes
             say_with(bot, chat, text::ASK_AGENCY, keyboard(rows)).await
         }
         State::Category(_) => {
-            let categories = ctx.api.categories().await?;
+            let categories = ctx.categories().await?;
             let mut rows: Vec<Vec<InlineKeyboardButton>> = categories
                 .chunks(2)
                 .map(|pair| {
@@ -322,10 +343,12 @@ async fn prompt(bot: &Bot, chat: ChatId, ctx: &Ctx, state: &State) -> HandlerRes
                 ],
                 cancel_row(),
             ];
-            // The contact keyboard of the phone step goes away first.
-            bot.send_message(chat, "✔")
-                .reply_markup(KeyboardRemove::new())
-                .await?;
+            // After the phone step its contact keyboard goes away first.
+            if d.reporter.is_some() {
+                bot.send_message(chat, "✔")
+                    .reply_markup(KeyboardRemove::new())
+                    .await?;
+            }
             say_with(bot, chat, summary, keyboard(rows)).await
         }
         State::Editing(d) => {
@@ -606,7 +629,7 @@ async fn callback(
             goto(&bot, &dialogue, &ctx, after(Step::Agency, d)).await
         }
         ("cat", State::Category(mut d)) => {
-            let categories = ctx.api.categories().await?;
+            let categories = ctx.categories().await?;
             let Some(c) = categories.into_iter().find(|c| c.code == arg) else {
                 return say(&bot, chat, text::USE_BUTTONS).await;
             };

@@ -62,12 +62,16 @@ const SCHEMA: [&str; 2] = [
 /// Opens (and creates) the bot's database.
 pub async fn open(url: &str) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
-    options.max_connections(4).sqlx_logging(false);
+    options.max_connections(8).sqlx_logging(false);
     if url.starts_with("sqlite:") {
+        // One connection: SQLite takes one writer at a time, and writers contending
+        // for its lock wait out the busy handler's sleeps (milliseconds each), while
+        // queueing for the one connection costs microseconds.
+        options.max_connections(1);
         options.map_sqlx_sqlite_opts(|o| {
             use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
             o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
+                .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(std::time::Duration::from_secs(5))
                 .create_if_missing(true)
         });
