@@ -257,8 +257,19 @@ impl FakeTelegram {
 
     /// A user types `text` in their private chat.
     pub fn text(&self, user: i64, text: &str) {
+        let update = self.text_update(user, text);
+        self.push(update);
+    }
+
+    /// The update of a user typing `text`, without queueing it (for webhooks).
+    pub fn text_update(&self, user: i64, text: &str) -> Value {
         let m = self.message(user, private_chat(user), json!({"text": text}));
-        self.push(json!({"message": m}));
+        let id = {
+            let mut inner = self.shared.lock();
+            inner.next_update += 1;
+            inner.next_update
+        };
+        json!({"update_id": id, "message": m})
     }
 
     /// Someone writes in a group chat.

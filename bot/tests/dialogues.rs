@@ -682,3 +682,97 @@ async fn notifications_honour_retry_after_and_caps_are_explained() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn webhook_mode_takes_updates_only_with_the_secret_token() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let server = app.serve().await;
+        let tg = Arc::new(FakeTelegram::start().await.expect("fake telegram"));
+        let key = app.channel_key("telegram").await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = storage::open(&format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("bot.db").display()
+        ))
+        .await
+        .expect("bot database");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let url = reqwest::Url::parse(&format!("http://127.0.0.1:{port}/telegram")).expect("url");
+        let bot = App {
+            bot: pingjia_bot::telegram("123:TEST", Some(&tg.url())).expect("bot"),
+            ctx: Ctx::new(
+                Api::new(&format!("http://{}", server.addr), &key).expect("api"),
+                db.clone(),
+                limits(),
+                "320700".into(),
+            ),
+            store: DialogueStore::new(db),
+            outbox_idle: Duration::from_millis(100),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(bot.run(
+            Some((address, url.clone(), Some("s3cret-token".into()))),
+            Duration::from_secs(1),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        let http = reqwest::Client::new();
+        let user = 700_010;
+        // Wait for the webhook to listen; a request without the secret is refused.
+        let mut refused = None;
+        for _ in 0..100 {
+            match http
+                .post(url.clone())
+                .json(&tg.text_update(user, "/start"))
+                .send()
+                .await
+            {
+                Ok(r) => {
+                    refused = Some(r.status().as_u16());
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        assert_eq!(refused, Some(401));
+        let wrong = http
+            .post(url.clone())
+            .header("X-Telegram-Bot-Api-Secret-Token", "guess")
+            .json(&tg.text_update(user, "/start"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(wrong.status().as_u16(), 401);
+        let ok = http
+            .post(url.clone())
+            .header("X-Telegram-Bot-Api-Secret-Token", "s3cret-token")
+            .json(&tg.text_update(user, "/help"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(ok.status().as_u16(), 200);
+        tg.expect_message(user, 0, WAIT, |s| s.text.as_deref() == Some(text::HELP))
+            .await
+            .expect("the bot answered the update");
+        // Only the accepted update was answered, and the webhook was registered.
+        assert_eq!(tg.messages_to(user).len(), 1);
+        assert!(
+            tg.calls()
+                .iter()
+                .any(|c| c.method.eq_ignore_ascii_case("setWebhook"))
+        );
+        let _ = stop.send(());
+        tokio::time::timeout(Duration::from_secs(20), task)
+            .await
+            .expect("stops")
+            .expect("joined")
+            .expect("ran");
+    })
+    .await;
+}
