@@ -17,7 +17,14 @@ pub enum ApiError {
         fields: Vec<String>,
     },
     #[error("the API could not be reached: {0}")]
-    Unreachable(#[from] reqwest::Error),
+    Unreachable(reqwest::Error),
+}
+
+impl From<reqwest::Error> for ApiError {
+    /// Without the URL: its query names the channel user, which stays out of logs.
+    fn from(e: reqwest::Error) -> Self {
+        ApiError::Unreachable(e.without_url())
+    }
 }
 
 impl ApiError {
