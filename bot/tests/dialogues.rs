@@ -325,6 +325,12 @@ async fn cancel_edit_and_unexpected_input_always_get_an_answer() {
         chat.text("你好", text::UNKNOWN_INPUT).await;
         chat.press("confirm:yes", text::USE_BUTTONS).await;
         chat.text("/help", "使用说明").await;
+        chat.text("/start", text::MENU).await;
+        chat.press("menu:help", "使用说明").await;
+        chat.press("menu:bind", text::ASK_CODE).await;
+        assert_eq!(w.bot().state(user).await, State::BindCode);
+        chat.press("cancel", text::CANCELLED).await;
+        chat.press("menu:status", text::NO_TICKETS).await;
         // A suggestion skips the category; the agency may be unknown.
         chat.text("/start", text::MENU).await;
         chat.press("menu:suggestion", text::ASK_AGENCY).await;
@@ -374,7 +380,7 @@ async fn cancel_edit_and_unexpected_input_always_get_an_answer() {
     .await;
 }
 
-async fn open_citizen_campaign(w: &World) -> i64 {
+async fn open_citizen_campaign(w: &World, open_for: chrono::Duration) -> i64 {
     let list = w
         .app
         .get("/api/v1/questionnaires", &w.bureau)
@@ -398,7 +404,7 @@ async fn open_citizen_campaign(w: &World) -> i64 {
                    "period_start": (today - chrono::Duration::days(30)).to_string(),
                    "period_end": today.to_string(),
                    "opens_at": (now - chrono::Duration::hours(1)).to_rfc3339(),
-                   "closes_at": (now + chrono::Duration::days(30)).to_rfc3339()}),
+                   "closes_at": (now + open_for).to_rfc3339()}),
         )
         .await
         .expect(201);
@@ -420,7 +426,7 @@ async fn a_survey_invitation_is_answered_in_chat_once() {
         let w = World::new(app, limits()).await;
         let user = 700_003;
         let mut chat = Chat::new(&w.tg, user);
-        let campaign = open_citizen_campaign(&w).await;
+        let campaign = open_citizen_campaign(&w, chrono::Duration::days(30)).await;
         let agency = w
             .app
             .get("/api/v1/agencies?region=320706&page_size=1", &w.bureau)
@@ -512,6 +518,33 @@ async fn a_survey_invitation_is_answered_in_chat_once() {
         chat.text("0123456789abcdef0123456789abcdef", text::TOKEN_UNKNOWN)
             .await;
         assert_eq!(w.bot().state(user).await, State::SurveyToken);
+        // An invitation past its expiry is explained too.
+        let short = open_citizen_campaign(&w, chrono::Duration::seconds(2)).await;
+        let second = w
+            .app
+            .post(
+                "/api/v1/channel/tickets",
+                &w.telegram_key,
+                json!({"user_id": user.to_string(), "kind": "complaint", "category": "其他",
+                       "agency_id": agency, "region_code": "320706",
+                       "description": "执法人员在检查中没有出示执法证件。"}),
+            )
+            .await
+            .expect(201);
+        let second = second.body["ticket"]["id"].as_i64().expect("id");
+        w.app
+            .post(
+                &format!("/api/v1/tickets/{second}/survey-invitation"),
+                &w.bureau,
+                json!({"campaign_id": short}),
+            )
+            .await
+            .expect(201);
+        let late = chat.reply("诚邀您").await;
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        chat.press(&button_with(&late, "sv:"), text::TOKEN_EXPIRED)
+            .await;
+        assert_eq!(w.bot().state(user).await, State::Idle);
         w.finish().await;
     })
     .await;

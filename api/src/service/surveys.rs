@@ -489,8 +489,6 @@ pub async fn invited(
     })
 }
 
-/// Submits answers for a token, exactly once: of concurrent submissions one wins and
-/// the others get `invitation_used`. Returns once the answer is durable.
 /// The channels a public answer may say it came through; `link` when unsaid.
 pub const PUBLIC_CHANNELS: [&str; 3] = ["link", "qr", "bot"];
 
@@ -510,6 +508,8 @@ pub fn public_channel(via: Option<&str>) -> Result<&'static str, ServiceError> {
     }
 }
 
+/// Submits answers for a token, exactly once: of concurrent submissions one wins and
+/// the others get `invitation_used`. Returns once the answer is durable.
 pub async fn answer(
     intake: &Intake,
     token: &str,
