@@ -197,6 +197,16 @@ fn cancel_row() -> Vec<InlineKeyboardButton> {
     vec![button(text::CANCEL_BUTTON, "cancel")]
 }
 
+/// One row of (label, callback data) choices, then 取消.
+fn choices(row: &[(&str, &str)]) -> InlineKeyboardMarkup {
+    let first: Vec<InlineKeyboardButton> = row.iter().map(|(l, d)| button(l, *d)).collect();
+    if first.is_empty() {
+        keyboard(vec![cancel_row()])
+    } else {
+        keyboard(vec![first, cancel_row()])
+    }
+}
+
 fn menu() -> InlineKeyboardMarkup {
     keyboard(vec![
         vec![
@@ -248,21 +258,15 @@ async fn prompt(bot: &Bot, chat: ChatId, ctx: &Ctx, state: &State) -> HandlerRes
     match state {
         State::Idle => say_with(bot, chat, text::MENU, menu()).await,
         State::ChoosingKind => {
-            let rows = vec![
-                vec![
-                    button(text::KIND_COMPLAINT, "kind:complaint"),
-                    button(text::KIND_REPORT, "kind:report"),
-                ],
-                cancel_row(),
+            let kinds = [
+                (text::KIND_COMPLAINT, "kind:complaint"),
+                (text::KIND_REPORT, "kind:report"),
             ];
-            say_with(bot, chat, text::ASK_COMPLAINT_KIND, keyboard(rows)).await
+            say_with(bot, chat, text::ASK_COMPLAINT_KIND, choices(&kinds)).await
         }
         State::Agency(_) => {
-            let rows = vec![
-                vec![button(text::AGENCY_UNKNOWN, "agency:unknown")],
-                cancel_row(),
-            ];
-            say_with(bot, chat, text::ASK_AGENCY, keyboard(rows)).await
+            let unknown = [(text::AGENCY_UNKNOWN, "agency:unknown")];
+            say_with(bot, chat, text::ASK_AGENCY, choices(&unknown)).await
         }
         State::Category(_) => {
             let categories = ctx.categories().await?;
@@ -277,38 +281,21 @@ async fn prompt(bot: &Bot, chat: ChatId, ctx: &Ctx, state: &State) -> HandlerRes
             rows.push(cancel_row());
             say_with(bot, chat, text::ASK_CATEGORY, keyboard(rows)).await
         }
-        State::Description(_) => {
-            say_with(
-                bot,
-                chat,
-                text::ASK_DESCRIPTION,
-                keyboard(vec![cancel_row()]),
-            )
-            .await
-        }
+        State::Description(_) => say_with(bot, chat, text::ASK_DESCRIPTION, choices(&[])).await,
         State::Photos(_) => {
-            let rows = vec![
-                vec![
-                    button(text::DONE_BUTTON, "photos:done"),
-                    button(text::SKIP_BUTTON, "photos:done"),
-                ],
-                cancel_row(),
+            let done = [
+                (text::DONE_BUTTON, "photos:done"),
+                (text::SKIP_BUTTON, "photos:done"),
             ];
-            say_with(bot, chat, text::ASK_PHOTOS, keyboard(rows)).await
+            say_with(bot, chat, text::ASK_PHOTOS, choices(&done)).await
         }
         State::Location(_) => {
-            let rows = vec![vec![button(text::SKIP_BUTTON, "loc:skip")], cancel_row()];
-            say_with(bot, chat, text::ASK_LOCATION, keyboard(rows)).await
+            let skip = [(text::SKIP_BUTTON, "loc:skip")];
+            say_with(bot, chat, text::ASK_LOCATION, choices(&skip)).await
         }
         State::Identity(_) => {
-            let rows = vec![
-                vec![
-                    button(text::ANONYMOUS, "id:anon"),
-                    button(text::REAL_NAME, "id:real"),
-                ],
-                cancel_row(),
-            ];
-            say_with(bot, chat, text::ASK_IDENTITY, keyboard(rows)).await
+            let ways = [(text::ANONYMOUS, "id:anon"), (text::REAL_NAME, "id:real")];
+            say_with(bot, chat, text::ASK_IDENTITY, choices(&ways)).await
         }
         State::Phone(_) => {
             let share = KeyboardMarkup::new(vec![vec![
@@ -368,14 +355,12 @@ async fn prompt(bot: &Bot, chat: ChatId, ctx: &Ctx, state: &State) -> HandlerRes
             ];
             say_with(bot, chat, text::ASK_EDIT, keyboard(rows)).await
         }
-        State::SurveyToken => {
-            say_with(bot, chat, text::ASK_TOKEN, keyboard(vec![cancel_row()])).await
-        }
+        State::SurveyToken => say_with(bot, chat, text::ASK_TOKEN, choices(&[])).await,
         State::Survey(run) => {
             let (body, rows) = survey::render(run);
             say_with(bot, chat, body, keyboard(rows)).await
         }
-        State::BindCode => say_with(bot, chat, text::ASK_CODE, keyboard(vec![cancel_row()])).await,
+        State::BindCode => say_with(bot, chat, text::ASK_CODE, choices(&[])).await,
     }
 }
 
@@ -505,15 +490,11 @@ async fn message(
     let chat = dialogue.chat_id();
     let typed = msg.text().map(str::trim).filter(|t| !t.is_empty());
     match (state, typed) {
-        (State::Agency(d), Some(q)) => {
+        (State::Agency(_), Some(q)) => {
             let found = ctx.api.agencies(q, 8).await?;
             if found.is_empty() {
-                let rows = vec![
-                    vec![button(text::AGENCY_UNKNOWN, "agency:unknown")],
-                    cancel_row(),
-                ];
-                dialogue.update(State::Agency(d)).await?;
-                return say_with(&bot, chat, text::AGENCY_NONE_FOUND, keyboard(rows)).await;
+                let unknown = [(text::AGENCY_UNKNOWN, "agency:unknown")];
+                return say_with(&bot, chat, text::AGENCY_NONE_FOUND, choices(&unknown)).await;
             }
             let mut rows: Vec<Vec<InlineKeyboardButton>> = found
                 .iter()

@@ -117,6 +117,45 @@ impl World {
         }
     }
 
+    async fn first_agency(&self, region: &str) -> i64 {
+        self.app
+            .get(
+                &format!("/api/v1/agencies?region={region}&page_size=1"),
+                &self.bureau,
+            )
+            .await
+            .expect(200)
+            .body["items"][0]["id"]
+            .as_i64()
+            .expect("agency")
+    }
+
+    /// Files a complaint for a chat user straight through the channel API.
+    async fn file_for(&self, user: i64, agency: Option<i64>, description: &str) -> i64 {
+        let filed = self
+            .app
+            .post(
+                "/api/v1/channel/tickets",
+                &self.telegram_key,
+                json!({"user_id": user.to_string(), "kind": "complaint", "category": "其他",
+                       "agency_id": agency, "region_code": "320706", "description": description}),
+            )
+            .await
+            .expect(201);
+        filed.body["ticket"]["id"].as_i64().expect("id")
+    }
+
+    async fn invite(&self, ticket: i64, campaign: i64) {
+        self.app
+            .post(
+                &format!("/api/v1/tickets/{ticket}/survey-invitation"),
+                &self.bureau,
+                json!({"campaign_id": campaign}),
+            )
+            .await
+            .expect(201);
+    }
+
     fn bot(&self) -> &RunningBot {
         self.bot.as_ref().expect("bot running")
     }
@@ -427,34 +466,15 @@ async fn a_survey_invitation_is_answered_in_chat_once() {
         let user = 700_003;
         let mut chat = Chat::new(&w.tg, user);
         let campaign = open_citizen_campaign(&w, chrono::Duration::days(30)).await;
-        let agency = w
-            .app
-            .get("/api/v1/agencies?region=320706&page_size=1", &w.bureau)
-            .await
-            .expect(200)
-            .body["items"][0]["id"]
-            .as_i64()
-            .expect("agency");
-        let filed = w
-            .app
-            .post(
-                "/api/v1/channel/tickets",
-                &w.telegram_key,
-                json!({"user_id": user.to_string(), "kind": "complaint", "category": "乱罚款",
-                       "agency_id": agency, "region_code": "320706",
-                       "description": "城管执法人员对流动摊贩当场罚款且未开具票据。"}),
+        let agency = w.first_agency("320706").await;
+        let id = w
+            .file_for(
+                user,
+                Some(agency),
+                "城管执法人员对流动摊贩当场罚款且未开具票据。",
             )
-            .await
-            .expect(201);
-        let id = filed.body["ticket"]["id"].as_i64().expect("id");
-        w.app
-            .post(
-                &format!("/api/v1/tickets/{id}/survey-invitation"),
-                &w.bureau,
-                json!({"campaign_id": campaign}),
-            )
-            .await
-            .expect(201);
+            .await;
+        w.invite(id, campaign).await;
         let invitation = chat.reply("诚邀您").await;
         let start = button_with(&invitation, "sv:");
         let token = start.trim_start_matches("sv:").to_owned();
@@ -521,25 +541,9 @@ async fn a_survey_invitation_is_answered_in_chat_once() {
         // An invitation past its expiry is explained too.
         let short = open_citizen_campaign(&w, chrono::Duration::seconds(2)).await;
         let second = w
-            .app
-            .post(
-                "/api/v1/channel/tickets",
-                &w.telegram_key,
-                json!({"user_id": user.to_string(), "kind": "complaint", "category": "其他",
-                       "agency_id": agency, "region_code": "320706",
-                       "description": "执法人员在检查中没有出示执法证件。"}),
-            )
-            .await
-            .expect(201);
-        let second = second.body["ticket"]["id"].as_i64().expect("id");
-        w.app
-            .post(
-                &format!("/api/v1/tickets/{second}/survey-invitation"),
-                &w.bureau,
-                json!({"campaign_id": short}),
-            )
-            .await
-            .expect(201);
+            .file_for(user, Some(agency), "执法人员在检查中没有出示执法证件。")
+            .await;
+        w.invite(second, short).await;
         let late = chat.reply("诚邀您").await;
         tokio::time::sleep(Duration::from_millis(2_500)).await;
         chat.press(&button_with(&late, "sv:"), text::TOKEN_EXPIRED)
@@ -650,24 +654,10 @@ async fn notifications_honour_retry_after_and_caps_are_explained() {
         let w = World::new(app, strict).await;
         let user = 700_007;
         let mut chat = Chat::new(&w.tg, user);
-        let file = |n: &str| {
-            json!({"user_id": user.to_string(), "kind": "complaint", "category": "其他",
-                   "region_code": "320706", "description": format!("第{n}次反映：执法人员检查时未出示证件。")})
-        };
-        let filed = w
-            .app
-            .post("/api/v1/channel/tickets", &w.telegram_key, file("一"))
-            .await
-            .expect(201);
-        let id = filed.body["ticket"]["id"].as_i64().expect("id");
-        let agency = w
-            .app
-            .get("/api/v1/agencies?region=320706&page_size=1", &w.bureau)
-            .await
-            .expect(200)
-            .body["items"][0]["id"]
-            .as_i64()
-            .expect("agency");
+        let id = w
+            .file_for(user, None, "第一次反映：执法人员检查时未出示证件。")
+            .await;
+        let agency = w.first_agency("320706").await;
         // Telegram refuses the first delivery with retry_after 1: delivered after it.
         w.tg.throttle(1, 1);
         w.app
@@ -691,11 +681,16 @@ async fn notifications_honour_retry_after_and_caps_are_explained() {
             chat.text("/start", text::MENU).await;
             chat.press("menu:suggestion", text::ASK_AGENCY).await;
             chat.press("agency:unknown", text::ASK_DESCRIPTION).await;
-            chat.text("建议公开执法检查计划，减少重复检查。", text::ASK_PHOTOS).await;
+            chat.text("建议公开执法检查计划，减少重复检查。", text::ASK_PHOTOS)
+                .await;
             chat.press("photos:done", text::ASK_LOCATION).await;
             chat.press("loc:skip", text::ASK_IDENTITY).await;
             chat.press("id:anon", "请核对以下内容").await;
-            let expect = if round == 0 { "已受理" } else { text::DAILY_CAP };
+            let expect = if round == 0 {
+                "已受理"
+            } else {
+                text::DAILY_CAP
+            };
             chat.press("confirm:yes", expect).await;
         }
         // Flooding: past the per-minute cap the user is told once, then ignored.
@@ -704,12 +699,11 @@ async fn notifications_honour_retry_after_and_caps_are_explained() {
         }
         chat.reply(text::FLOOD).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let floods = w
-            .tg
-            .messages_to(user)
-            .iter()
-            .filter(|s| s.text.as_deref() == Some(text::FLOOD))
-            .count();
+        let floods =
+            w.tg.messages_to(user)
+                .iter()
+                .filter(|s| s.text.as_deref() == Some(text::FLOOD))
+                .count();
         assert_eq!(floods, 1);
         w.finish().await;
     })
