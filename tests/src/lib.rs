@@ -186,6 +186,24 @@ impl TestApp {
         read(req.send().await.0).await
     }
 
+    /// Downloads an XLSX export with `key` and returns its first sheet.
+    pub async fn xlsx_sheet(&self, path: &str, key: &str) -> calamine::Range<calamine::Data> {
+        use calamine::Reader;
+        let reply = self
+            .raw(
+                Method::GET,
+                path,
+                &[("Authorization", &format!("Bearer {key}"))],
+                Vec::new(),
+            )
+            .await
+            .expect(200);
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(reply.bytes)).expect("a workbook");
+        book.worksheet_range_at(0)
+            .expect("a sheet")
+            .expect("a readable sheet")
+    }
+
     pub async fn get(&self, path: &str, key: &str) -> Reply {
         self.call(Method::GET, path, Some(key), None).await
     }

@@ -96,19 +96,9 @@ async fn the_demo_year_ranks_explains_and_exports_every_agency() {
         assert!(on_time > 0 && on_time < settled, "{on_time} of {settled}");
 
         // The XLSX export reads back with a row per agency.
-        let xlsx = app
-            .raw(
-                poem::http::Method::GET,
-                "/api/v1/scores/export?period=2026-Q4&format=xlsx",
-                &[("Authorization", &format!("Bearer {bureau}"))],
-                Vec::new(),
-            )
+        let sheet = app
+            .xlsx_sheet("/api/v1/scores/export?period=2026-Q4&format=xlsx", &bureau)
             .await;
-        assert_eq!(xlsx.status, 200);
-        use calamine::Reader;
-        let mut book =
-            calamine::Xlsx::new(std::io::Cursor::new(xlsx.bytes.clone())).expect("a workbook");
-        let sheet = book.worksheet_range_at(0).expect("sheet").expect("range");
         assert_eq!(sheet.height(), 13);
     })
     .await;

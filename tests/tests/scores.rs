@@ -498,19 +498,13 @@ async fn changes_regions_trends_and_exports() {
         let first = lines.next().expect("first row");
         assert!(first.starts_with("1,"), "{first}");
         assert_eq!(text.lines().count(), ids.len() + 1);
-        let xlsx = app
-            .raw(
-                poem::http::Method::GET,
+        use calamine::DataType;
+        let sheet = app
+            .xlsx_sheet(
                 "/api/v1/scores/export?model=county&period=2026-Q3&format=xlsx",
-                &[("Authorization", &format!("Bearer {bureau}"))],
-                Vec::new(),
+                &bureau,
             )
             .await;
-        assert_eq!(xlsx.status, 200);
-        use calamine::{DataType, Reader};
-        let mut book =
-            calamine::Xlsx::new(std::io::Cursor::new(xlsx.bytes.clone())).expect("a workbook");
-        let sheet = book.worksheet_range_at(0).expect("sheet").expect("range");
         assert_eq!(
             sheet.get_value((0, 4)).map(|v| v.to_string()),
             Some("综合得分".to_owned())
