@@ -1,0 +1,122 @@
+//! Nothing a user tells the bot reaches the logs: a real-name complaint filed in chat
+//! (name, phone number, description, address), its handling and the rating leave no
+//! trace of them, nor of the user's Telegram id, in what the bot, teloxide and the
+//! API log. Its own test binary, so the subscriber installed here is the only one.
+
+mod support;
+
+use pingjia_tests::for_each_backend;
+use serde_json::json;
+use support::{Chat, World, button_with, limits, ticket_of};
+
+/// Log lines captured in memory.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+const USER: i64 = 765_432_109;
+const DESCRIPTION: &str = "执法人员检查时态度粗暴，未出示执法证件，还威胁要罚款。";
+const ADDRESS: &str = "海州区朝阳中路1号";
+
+#[tokio::test]
+async fn what_users_tell_the_bot_never_reaches_the_logs() {
+    use tracing_subscriber::prelude::*;
+
+    let logs = Captured::default();
+    let filter = tracing_subscriber::EnvFilter::new(format!(
+        "{},pingjia_api=trace,pingjia_bot=trace,teloxide=debug",
+        pingjia_api::telemetry::DEFAULT_FILTER
+    ));
+    let subscriber = tracing_subscriber::registry().with(filter).with(
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(logs.clone()),
+    );
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+    for_each_backend(|app| async move {
+        let w = World::new(app, limits()).await;
+        let mut chat = Chat::new(&w.tg, USER);
+        chat.text("/start", pingjia_bot::text::MENU).await;
+        chat.press("menu:complaint", pingjia_bot::text::ASK_COMPLAINT_KIND)
+            .await;
+        chat.press("kind:complaint", pingjia_bot::text::ASK_AGENCY)
+            .await;
+        let found = chat
+            .text("海州区市场", pingjia_bot::text::AGENCY_PICK)
+            .await;
+        chat.press(
+            &button_with(&found, "agency:"),
+            pingjia_bot::text::ASK_CATEGORY,
+        )
+        .await;
+        chat.press("cat:rudeness", pingjia_bot::text::ASK_DESCRIPTION)
+            .await;
+        chat.text(DESCRIPTION, pingjia_bot::text::ASK_PHOTOS).await;
+        chat.press("photos:done", pingjia_bot::text::ASK_LOCATION)
+            .await;
+        chat.text(ADDRESS, pingjia_bot::text::ASK_IDENTITY).await;
+        chat.press("id:real", pingjia_bot::text::ASK_CONTACT).await;
+        w.tg.contact(USER, USER, "+86 138 1234 1234");
+        chat.reply("请核对以下内容").await;
+        let filed = chat.press("confirm:yes", "已受理！工单号").await;
+        let number = filed
+            .text
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("已受理！工单号：").map(str::to_owned))
+            .expect("number");
+        let t = ticket_of(&w.app, &w.admin, &number).await;
+        assert_eq!(t["reporter_name"], "张三");
+        let id = t["id"].as_i64().expect("id");
+        for body in [
+            json!({"action": "assign"}),
+            json!({"action": "start"}),
+            json!({"action": "reply", "note": "经核实，已批评教育。", "finding": "substantiated"}),
+        ] {
+            w.app
+                .post(&format!("/api/v1/tickets/{id}/moves"), &w.bureau, body)
+                .await
+                .expect(200);
+        }
+        chat.reply("请对办理情况作出评价").await;
+        chat.press(
+            &format!("rate:{number}:2"),
+            pingjia_bot::text::RATED_REOPENED,
+        )
+        .await;
+        chat.text("/status", pingjia_bot::text::YOUR_TICKETS).await;
+        w.finish().await;
+    })
+    .await;
+    let text = String::from_utf8(logs.0.lock().expect("log buffer").clone()).expect("utf-8");
+    assert!(
+        text.contains("ticket filed"),
+        "the bot logs its work: {text}"
+    );
+    for secret in [
+        "13812341234",
+        "138 1234",
+        "张三",
+        &USER.to_string(),
+        "执法人员检查时态度粗暴",
+        "海州区朝阳中路",
+    ] {
+        assert!(!text.contains(secret), "{secret} appears in the logs");
+    }
+}
