@@ -186,6 +186,12 @@ impl TestApp {
         read(req.send().await.0).await
     }
 
+    /// The URL of this test's database.
+    pub fn database_url(&self) -> String {
+        use secrecy::ExposeSecret;
+        self.config.database_url.expose_secret().to_owned()
+    }
+
     /// Downloads an XLSX export with `key` and returns its first sheet.
     pub async fn xlsx_sheet(&self, path: &str, key: &str) -> calamine::Range<calamine::Data> {
         use calamine::Reader;

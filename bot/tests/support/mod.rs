@@ -15,7 +15,7 @@ use pingjia_bot::fake::{FakeTelegram, Sent};
 use pingjia_bot::handlers::Ctx;
 use pingjia_bot::state::State;
 use pingjia_bot::storage::{self, DialogueStore};
-use pingjia_tests::{RunningServer, TestApp};
+use pingjia_tests::{Backend, RunningServer, TestApp};
 use serde_json::{Value, json};
 use teloxide::types::ChatId;
 
@@ -102,7 +102,13 @@ impl World {
         let bureau = app.key(Role::Bureau, Some("320700"), None).await;
         let admin = app.admin().await;
         let dir = tempfile::tempdir().expect("tempdir");
-        let bot_db = format!("sqlite://{}?mode=rwc", dir.path().join("bot.db").display());
+        // The dialogue store on the suite's backend: a SQLite file of its own, or on
+        // PostgreSQL the test's fresh database (the bot's tables beside the API's —
+        // in production they are separate databases).
+        let bot_db = match app.backend {
+            Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("bot.db").display()),
+            Backend::Postgres => app.database_url(),
+        };
         let bot = RunningBot::start(
             &tg,
             &format!("http://{}", server.addr),
