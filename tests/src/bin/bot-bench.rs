@@ -15,8 +15,7 @@
 //! update (the update queued at the fake server → the bot's reply recorded there),
 //! and checks that every user's ticket exists in the API exactly once.
 
-#![allow(clippy::print_stdout)] // a benchmark reports on stdout
-
+use std::io::Write;
 use std::sync::Arc;
 
 /// As in `pingjia` and the other benchmarks.
@@ -191,31 +190,38 @@ async fn main() -> anyhow::Result<()> {
             .count(&conn)
             .await?
     };
-    println!("think time per step: {}–{} ms", think.0, think.1);
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "think time per step: {}–{} ms", think.0, think.1)?;
+    writeln!(
+        out,
         "users: {users}, updates: {}, wall time: {:.2} s ({:.0} updates/s)",
         all.len(),
         elapsed.as_secs_f64(),
         all.len() as f64 / elapsed.as_secs_f64()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "bot processing per update: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         percentile(&all, 0.50).as_secs_f64() * 1e3,
         percentile(&all, 0.95).as_secs_f64() * 1e3,
         percentile(&all, 0.99).as_secs_f64() * 1e3,
         all.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
-    );
+    )?;
     for (step, mut took) in by_step.into_iter().enumerate() {
         took.sort();
-        println!(
+        writeln!(
+            out,
             "  step {:>2} ({}): p50 {:.1} ms, p99 {:.1} ms",
             step + 1,
             FLOW[step].1.chars().take(8).collect::<String>(),
             percentile(&took, 0.50).as_secs_f64() * 1e3,
             percentile(&took, 0.99).as_secs_f64() * 1e3,
-        );
+        )?;
     }
-    println!("tickets in the API: {tickets}; users without exactly one ticket: {missing_or_twice}");
+    writeln!(
+        out,
+        "tickets in the API: {tickets}; users without exactly one ticket: {missing_or_twice}"
+    )?;
     anyhow::ensure!(
         missing_or_twice == 0 && tickets == users as u64,
         "tickets lost or doubled"
