@@ -154,7 +154,7 @@ pub async fn load(
         let mut rows = Vec::new();
         for month in 1..=today.month() {
             for a in &agencies {
-                let q = quality[&a.id];
+                let mean = quality[&a.id];
                 for i in 0..per_month {
                     let day = 1 + (i as u32 * 7) % 27;
                     let Some(date) = NaiveDate::from_ymd_opt(year, month, day) else {
@@ -165,7 +165,7 @@ pub async fn load(
                     }
                     let mut answers = serde_json::Map::new();
                     for question in questions.iter().filter(|q| q.kind.is_scored()) {
-                        let v = rng.likert(q);
+                        let v = rng.likert(mean);
                         let value = match question.kind {
                             crate::domain::questionnaire::QuestionType::YesNo => {
                                 serde_json::Value::Bool((v >= 3) != question.reverse)
