@@ -68,8 +68,19 @@ fn default_outbox_poll_ms() -> u64 {
 }
 
 impl Config {
-    /// Reads the environment.
+    /// Reads the environment; a missing required variable is named.
     pub fn from_env() -> anyhow::Result<Self> {
+        let missing: Vec<&str> = REQUIRED
+            .into_iter()
+            .filter(|v| std::env::var(v).map_or(true, |s| s.trim().is_empty()))
+            .collect();
+        if !missing.is_empty() {
+            anyhow::bail!(
+                "set {}: the bot's token from @BotFather, the Pingjia API's URL and a channel key \
+                 (pingjia keys create --role channel --channel telegram)",
+                missing.join(", ")
+            );
+        }
         let figment = Figment::new()
             .merge(Env::raw().only(&["TELOXIDE_TOKEN", "TELOXIDE_API_URL"]))
             .merge(Env::prefixed("PINGJIA_").only(&[
@@ -84,9 +95,14 @@ impl Config {
                 "BOT_MESSAGES_PER_MINUTE",
                 "BOT_OUTBOX_POLL_MS",
             ]));
-        Ok(figment.extract()?)
+        figment
+            .extract()
+            .map_err(|e| anyhow::anyhow!("bad bot configuration: {e}"))
     }
 }
+
+/// What the bot cannot run without.
+const REQUIRED: [&str; 3] = ["TELOXIDE_TOKEN", "PINGJIA_API_URL", "PINGJIA_CHANNEL_KEY"];
 
 /// Limits per user.
 #[derive(Debug, Clone, Copy)]

@@ -72,13 +72,20 @@ impl App {
             config.teloxide_api_url.as_deref(),
         )?;
         let api = api::Api::new(&config.api_url, config.channel_key.expose_secret())?;
-        let region =
-            match &config.bot_region {
-                Some(r) => r.clone(),
-                None => api.root_region().await?.map(|r| r.code).ok_or_else(|| {
-                    anyhow::anyhow!("the API has no regions; set PINGJIA_BOT_REGION")
-                })?,
-            };
+        let region = match &config.bot_region {
+            Some(r) => r.clone(),
+            None => api
+                .root_region()
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot read regions from the API at {}: {e}",
+                        config.api_url
+                    )
+                })?
+                .map(|r| r.code)
+                .ok_or_else(|| anyhow::anyhow!("the API has no regions; set PINGJIA_BOT_REGION"))?,
+        };
         let db = storage::open(&config.bot_database_url).await?;
         let limits = Limits {
             tickets_per_day: config.bot_tickets_per_day,
