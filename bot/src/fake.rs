@@ -51,6 +51,8 @@ struct Inner {
     last_message: std::collections::HashMap<i64, (i32, Value)>,
     /// `sendMessage` calls still to refuse with 429, and the `retry_after` to give.
     throttle: (u32, u32),
+    /// `sendMessage` calls still to fail as a Telegram outage would.
+    failing: u32,
 }
 
 #[derive(Default)]
@@ -166,6 +168,17 @@ async fn answer(shared: &Arc<Shared>, method: &str, body: Value) -> Value {
                 return json!({"ok": false, "error_code": 429,
                               "description": format!("Too Many Requests: retry after {secs}"),
                               "parameters": {"retry_after": secs}});
+            }
+            if method == "sendMessage" && inner.failing > 0 {
+                inner.failing -= 1;
+                inner.sent.push(Sent {
+                    method: "failed".into(),
+                    chat_id: chat,
+                    text: None,
+                    body,
+                    at: Instant::now(),
+                });
+                return json!({"ok": false, "error_code": 502, "description": "Bad Gateway"});
             }
             inner.next_message += 1;
             let id = body["message_id"]
@@ -377,5 +390,10 @@ impl FakeTelegram {
     /// The next `count` `sendMessage` calls are refused with 429 `retry_after`.
     pub fn throttle(&self, count: u32, retry_after_secs: u32) {
         self.shared.lock().throttle = (count, retry_after_secs);
+    }
+
+    /// The next `count` `sendMessage` calls fail (502), as in a Telegram outage.
+    pub fn fail(&self, count: u32) {
+        self.shared.lock().failing = count;
     }
 }

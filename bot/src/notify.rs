@@ -70,12 +70,12 @@ async fn deliver(bot: &Bot, n: &Notification) -> Delivery {
 /// outbox was empty.
 pub async fn run(bot: Bot, api: Api, idle: Duration, stop: impl std::future::Future<Output = ()>) {
     tokio::pin!(stop);
-    let mut backoff = Duration::from_millis(500);
+    let mut backoff = Duration::from_millis(250);
     loop {
         let pause = match round(&bot, &api).await {
             Round::Empty => idle,
             Round::Done => {
-                backoff = Duration::from_millis(500);
+                backoff = Duration::from_millis(250);
                 Duration::ZERO
             }
             Round::Wait(d) => d,

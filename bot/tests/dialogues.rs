@@ -101,12 +101,7 @@ async fn a_complaint_filed_in_chat_is_handled_notified_and_rated() {
         assert_eq!(t["state"], "return_visited");
         assert_eq!(t["rating"], "满意");
         // The outbox is empty: every notification was acknowledged.
-        let outbox = w
-            .app
-            .get("/api/v1/channel/outbox", &w.telegram_key)
-            .await
-            .expect(200);
-        assert_eq!(outbox.body["items"], json!([]));
+        w.outbox_drained().await;
 
         // The status shows the ticket and, opened, its timeline.
         let list = chat.text("/status", text::YOUR_TICKETS).await;
@@ -442,6 +437,35 @@ async fn notifications_honour_retry_after_and_caps_are_explained() {
             .find(|c| c.method == "throttled" && c.chat_id == Some(user))
             .expect("a refused attempt");
         assert!(delivered.at.duration_since(refused.at) >= Duration::from_millis(900));
+
+        // An outage: deliveries fail, back off, and the notification still arrives
+        // once; the outbox ends empty.
+        w.tg.fail(3);
+        w.app
+            .post(
+                &format!("/api/v1/tickets/{id}/moves"),
+                &w.bureau,
+                json!({"action": "start"}),
+            )
+            .await
+            .expect(200);
+        chat.reply("核实中").await;
+        let failed: Vec<_> =
+            w.tg.calls()
+                .into_iter()
+                .filter(|c| c.method == "failed" && c.chat_id == Some(user))
+                .collect();
+        assert_eq!(failed.len(), 3);
+        // Each retry waits longer than the one before.
+        let gaps: Vec<Duration> = failed.windows(2).map(|p| p[1].at - p[0].at).collect();
+        assert!(gaps[1] > gaps[0], "{gaps:?}");
+        let delivered =
+            w.tg.messages_to(user)
+                .iter()
+                .filter(|m| m.text.as_deref().is_some_and(|t| t.contains("核实中")))
+                .count();
+        assert_eq!(delivered, 1);
+        w.outbox_drained().await;
 
         // The daily cap: one ticket a day through the bot.
         for round in 0..2 {

@@ -169,6 +169,27 @@ impl World {
             .expect(201);
     }
 
+    /// Waits until every notification of the channel was acknowledged.
+    pub async fn outbox_drained(&self) {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let outbox = self
+                .app
+                .get("/api/v1/channel/outbox", &self.telegram_key)
+                .await
+                .expect(200);
+            if outbox.body["items"] == json!([]) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "outbox not drained: {}",
+                outbox.body
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub fn bot(&self) -> &RunningBot {
         self.bot.as_ref().expect("bot running")
     }
