@@ -235,10 +235,9 @@ impl FakeTelegram {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let app = Route::new().at("/*path", post(api)).data(shared.clone());
-        let std = listener.into_std()?;
+        let acceptor = poem::listener::TcpAcceptor::from_tokio(listener)?;
         let task = tokio::spawn(async move {
-            let listener = poem::listener::TcpAcceptor::from_std(std).expect("acceptor");
-            let _ = poem::Server::new_with_acceptor(listener).run(app).await;
+            let _ = poem::Server::new_with_acceptor(acceptor).run(app).await;
         });
         Ok(Self { shared, addr, task })
     }

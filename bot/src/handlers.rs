@@ -535,8 +535,10 @@ async fn message(
             d.address = Some(address.to_owned());
             goto(&bot, &dialogue, &ctx, after(Step::Location, d)).await
         }
-        (State::Phone(mut d), _) if msg.contact().is_some() => {
-            let contact = msg.contact().expect("checked");
+        (State::Phone(mut d), _) => {
+            let Some(contact) = msg.contact() else {
+                return say(&bot, chat, text::ASK_CONTACT).await;
+            };
             let own = msg.from.as_ref().map(|u| u.id);
             if contact.user_id.is_none() || contact.user_id != own {
                 return say(&bot, chat, text::CONTACT_NOT_OWN).await;
@@ -552,7 +554,6 @@ async fn message(
             });
             goto(&bot, &dialogue, &ctx, State::Confirm(d)).await
         }
-        (State::Phone(_), _) => say(&bot, chat, text::ASK_CONTACT).await,
         (State::SurveyToken, Some(t)) => start_survey(&bot, &dialogue, &ctx, t).await,
         (State::Survey(run), Some(t)) if survey::takes_text(&run) => {
             match survey::answer_text(run, t) {
