@@ -95,6 +95,40 @@ async fn the_demo_year_ranks_explains_and_exports_every_agency() {
         }
         assert!(on_time > 0 && on_time < settled, "{on_time} of {settled}");
 
+        // One complaint was left unanswered long past its deadline: listed as overdue,
+        // and the upkeep raises it to the city bureau.
+        let overdue = app
+            .get("/api/v1/tickets?overdue=true&page_size=200", &bureau)
+            .await
+            .expect(200);
+        let month_before = now - chrono::Duration::days(30);
+        let stalled: Vec<&Value> = overdue.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|t| {
+                serde_json::from_value::<chrono::DateTime<Utc>>(t["created_at"].clone())
+                    .is_ok_and(|at| at < month_before)
+            })
+            .collect();
+        assert_eq!(stalled.len(), 1, "{}", overdue.body);
+        let id = stalled[0]["id"].as_i64().expect("id");
+        // At the demo's "now" it is the only one overdue.
+        let round = pingjia_api::service::tickets::upkeep(
+            &app.db,
+            &pingjia_api::domain::calendar::WorkCalendar::official(),
+            now,
+            7,
+        )
+        .await
+        .expect("upkeep");
+        assert_eq!(round.escalated, 1);
+        let escalated = app
+            .get(&format!("/api/v1/tickets/{id}"), &bureau)
+            .await
+            .expect(200);
+        assert_eq!(escalated.body["ticket"]["escalated_to"], "320700");
+
         // The XLSX export reads back with a row per agency.
         let sheet = app
             .xlsx_sheet("/api/v1/scores/export?period=2026-Q4&format=xlsx", &bureau)
