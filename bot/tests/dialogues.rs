@@ -17,7 +17,7 @@ use pingjia_bot::storage::{self, DialogueStore};
 use pingjia_bot::{App, text};
 use pingjia_tests::for_each_backend;
 use serde_json::json;
-use support::{Chat, WAIT, World, button_with, limits, ticket_of};
+use support::{Chat, WAIT, World, button_with, filed_number, limits, ticket_of};
 
 #[tokio::test]
 async fn a_complaint_filed_in_chat_is_handled_notified_and_rated() {
@@ -41,8 +41,11 @@ async fn a_complaint_filed_in_chat_is_handled_notified_and_rated() {
         chat.press(&rude, text::ASK_DESCRIPTION).await;
         chat.text("太短了", "您输入了 3 字").await;
         assert!(matches!(w.bot().state(user).await, State::Description(_)));
-        chat.text("执法人员检查时态度粗暴，未出示执法证件，还威胁要罚款。", text::ASK_PHOTOS)
-            .await;
+        chat.text(
+            "执法人员检查时态度粗暴，未出示执法证件，还威胁要罚款。",
+            text::ASK_PHOTOS,
+        )
+        .await;
         w.tg.photo(user, "AgACAgUAAx0");
         chat.reply("已收到第 1 张照片").await;
         chat.press("photos:done", text::ASK_LOCATION).await;
@@ -55,21 +58,16 @@ async fn a_complaint_filed_in_chat_is_handled_notified_and_rated() {
         w.tg.contact(user, user, "8613812341234");
         let summary = chat.reply("请核对以下内容").await;
         let body = summary.text.clone().unwrap_or_default();
-        assert!(body.contains("海州区市场监督管理局") && body.contains("态度粗暴"), "{body}");
-        assert!(body.contains("138****1234") && !body.contains("13812341234"), "{body}");
+        assert!(
+            body.contains("海州区市场监督管理局") && body.contains("态度粗暴"),
+            "{body}"
+        );
+        assert!(
+            body.contains("138****1234") && !body.contains("13812341234"),
+            "{body}"
+        );
         let filed = chat.press("confirm:yes", "已受理！工单号").await;
-        let reply = filed.text.unwrap_or_default();
-        let number = reply
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("工单号："))
-            .map(str::to_owned)
-            .or_else(|| {
-                reply
-                    .lines()
-                    .find_map(|l| l.strip_prefix("已受理！工单号："))
-                    .map(str::to_owned)
-            })
-            .expect("a ticket number");
+        let number = filed_number(&filed);
         assert_eq!(w.bot().state(user).await, State::Idle);
 
         // In the API: the ticket as filed, with the photo, the place and the reporter.
@@ -82,16 +80,7 @@ async fn a_complaint_filed_in_chat_is_handled_notified_and_rated() {
         let id = t["id"].as_i64().expect("id");
 
         // The bureau handles it; the bot tells the user and asks for a rating.
-        for body in [
-            json!({"action": "assign"}),
-            json!({"action": "start"}),
-            json!({"action": "reply", "note": "经核实，已批评教育当事执法人员。", "finding": "substantiated"}),
-        ] {
-            w.app
-                .post(&format!("/api/v1/tickets/{id}/moves"), &w.bureau, body)
-                .await
-                .expect(200);
-        }
+        w.handle(id, "经核实，已批评教育当事执法人员。").await;
         chat.reply("已转办").await;
         let ask = chat.reply("请对办理情况作出评价").await;
         let good = format!("rate:{number}:0");
@@ -362,12 +351,7 @@ async fn liaisons_bind_with_a_code_and_their_tickets_carry_the_contact_point() {
         chat.text("海州区解放路8号", text::ASK_IDENTITY).await;
         chat.press("id:anon", "请核对以下内容").await;
         let filed = chat.press("confirm:yes", "已受理！工单号").await;
-        let number = filed
-            .text
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix("已受理！工单号：").map(str::to_owned))
-            .expect("number");
+        let number = filed_number(&filed);
         let t = ticket_of(&w.app, &w.admin, &number).await;
         assert_eq!(t["contact_point_id"], point_id);
         assert_eq!(t["kind"], "praise");
@@ -422,14 +406,8 @@ async fn notifications_honour_retry_after_and_caps_are_explained() {
         let agency = w.first_agency("320706").await;
         // Telegram refuses the first delivery with retry_after 1: delivered after it.
         w.tg.throttle(1, 1);
-        w.app
-            .post(
-                &format!("/api/v1/tickets/{id}/moves"),
-                &w.bureau,
-                json!({"action": "assign", "agency_id": agency}),
-            )
-            .await
-            .expect(200);
+        w.moves(id, &[json!({"action": "assign", "agency_id": agency})])
+            .await;
         let delivered = chat.reply("已转办").await;
         let calls = w.tg.calls();
         let refused = calls
@@ -441,14 +419,7 @@ async fn notifications_honour_retry_after_and_caps_are_explained() {
         // An outage: deliveries fail, back off, and the notification still arrives
         // once; the outbox ends empty.
         w.tg.fail(3);
-        w.app
-            .post(
-                &format!("/api/v1/tickets/{id}/moves"),
-                &w.bureau,
-                json!({"action": "start"}),
-            )
-            .await
-            .expect(200);
+        w.moves(id, &[json!({"action": "start"})]).await;
         chat.reply("核实中").await;
         let failed: Vec<_> =
             w.tg.calls()

@@ -6,29 +6,7 @@
 mod support;
 
 use pingjia_tests::for_each_backend;
-use serde_json::json;
-use support::{Chat, World, button_with, limits, ticket_of};
-
-/// Log lines captured in memory.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+use support::{Chat, World, button_with, filed_number, limits, ticket_of};
 
 const USER: i64 = 765_432_109;
 const DESCRIPTION: &str = "执法人员检查时态度粗暴，未出示执法证件，还威胁要罚款。";
@@ -38,7 +16,7 @@ const ADDRESS: &str = "海州区朝阳中路1号";
 async fn what_users_tell_the_bot_never_reaches_the_logs() {
     use tracing_subscriber::prelude::*;
 
-    let logs = Captured::default();
+    let logs = pingjia_tests::CapturedLogs::default();
     let filter = tracing_subscriber::EnvFilter::new(format!(
         "{},pingjia_api=trace,pingjia_bot=trace,teloxide=debug",
         pingjia_api::telemetry::DEFAULT_FILTER
@@ -75,25 +53,11 @@ async fn what_users_tell_the_bot_never_reaches_the_logs() {
         w.tg.contact(USER, USER, "+86 138 1234 1234");
         chat.reply("请核对以下内容").await;
         let filed = chat.press("confirm:yes", "已受理！工单号").await;
-        let number = filed
-            .text
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix("已受理！工单号：").map(str::to_owned))
-            .expect("number");
+        let number = filed_number(&filed);
         let t = ticket_of(&w.app, &w.admin, &number).await;
         assert_eq!(t["reporter_name"], "张三");
         let id = t["id"].as_i64().expect("id");
-        for body in [
-            json!({"action": "assign"}),
-            json!({"action": "start"}),
-            json!({"action": "reply", "note": "经核实，已批评教育。", "finding": "substantiated"}),
-        ] {
-            w.app
-                .post(&format!("/api/v1/tickets/{id}/moves"), &w.bureau, body)
-                .await
-                .expect(200);
-        }
+        w.handle(id, "经核实，已批评教育。").await;
         chat.reply("请对办理情况作出评价").await;
         chat.press(
             &format!("rate:{number}:2"),
@@ -104,7 +68,7 @@ async fn what_users_tell_the_bot_never_reaches_the_logs() {
         w.finish().await;
     })
     .await;
-    let text = String::from_utf8(logs.0.lock().expect("log buffer").clone()).expect("utf-8");
+    let text = logs.text();
     assert!(
         text.contains("ticket filed"),
         "the bot logs its work: {text}"

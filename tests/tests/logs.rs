@@ -28,32 +28,11 @@ fn complaint(agency: i64) -> Value {
     })
 }
 
-/// Log lines captured in memory.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn personal_data_never_reaches_the_logs() {
     use tracing_subscriber::prelude::*;
 
-    let logs = Captured::default();
+    let logs = pingjia_tests::CapturedLogs::default();
     // The service's own filter, with everything Pingjia itself logs down to trace.
     let filter = tracing_subscriber::EnvFilter::new(format!(
         "{},pingjia_api=trace",
@@ -101,7 +80,7 @@ async fn personal_data_never_reaches_the_logs() {
             .expect(200);
     })
     .await;
-    let text = String::from_utf8(logs.0.lock().expect("log buffer").clone()).expect("utf-8");
+    let text = logs.text();
     assert!(text.contains("\"request\""), "requests are logged: {text}");
     for secret in [
         "13812341234",

@@ -128,12 +128,7 @@ async fn main() -> anyhow::Result<()> {
                 ..Default::default()
             });
         }
-        for chunk in rows.chunks(1_000) {
-            response::Entity::insert_many(chunk.to_vec())
-                .exec(&txn)
-                .await?;
-        }
-        survey_stats::record(&txn, sums).await?;
+        survey_stats::store_bulk(&txn, rows, sums).await?;
         txn.commit().await?;
     }
     writeln!(

@@ -215,12 +215,7 @@ pub async fn load(
             }
         }
         done.responses += rows.len();
-        for chunk in rows.chunks(1_000) {
-            response::Entity::insert_many(chunk.to_vec())
-                .exec(&txn)
-                .await?;
-        }
-        survey_stats::record(&txn, sums).await?;
+        survey_stats::store_bulk(&txn, rows, sums).await?;
         txn.commit().await?;
     }
 

@@ -130,6 +130,21 @@ pub fn contribute(r: &Stored<'_>, into: &mut HashMap<Cell, Sums>) {
     }
 }
 
+/// Stores responses loaded in bulk (demo data, benchmarks) with the statistics they
+/// add, in the caller's transaction; inserts in chunks under SQLite's parameter limit.
+pub async fn store_bulk<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<crate::store::response::ActiveModel>,
+    sums: HashMap<Cell, Sums>,
+) -> Result<(), DbErr> {
+    for chunk in rows.chunks(1_000) {
+        crate::store::response::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await?;
+    }
+    record(db, sums).await
+}
+
 /// Adds the sums to the stored statistics in the caller's transaction (one statement:
 /// insert, or add to the existing cell).
 pub async fn record<C: ConnectionTrait>(db: &C, sums: HashMap<Cell, Sums>) -> Result<(), DbErr> {

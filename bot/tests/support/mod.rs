@@ -190,6 +190,33 @@ impl World {
         }
     }
 
+    /// The bureau moves a ticket (`{"action": …}` bodies, in order).
+    pub async fn moves(&self, ticket: i64, bodies: &[Value]) {
+        for body in bodies {
+            self.app
+                .post(
+                    &format!("/api/v1/tickets/{ticket}/moves"),
+                    &self.bureau,
+                    body.clone(),
+                )
+                .await
+                .expect(200);
+        }
+    }
+
+    /// The bureau assigns, starts and replies to a ticket with `note`.
+    pub async fn handle(&self, ticket: i64, note: &str) {
+        self.moves(
+            ticket,
+            &[
+                json!({"action": "assign"}),
+                json!({"action": "start"}),
+                json!({"action": "reply", "note": note, "finding": "substantiated"}),
+            ],
+        )
+        .await;
+    }
+
     pub fn bot(&self) -> &RunningBot {
         self.bot.as_ref().expect("bot running")
     }
@@ -263,6 +290,18 @@ impl Chat {
         self.tg.press(self.user, data);
         self.reply(expect).await
     }
+}
+
+/// The ticket number in the bot's "filed" reply.
+pub fn filed_number(reply: &Sent) -> String {
+    reply
+        .text
+        .as_deref()
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("已受理！工单号："))
+        .map(str::to_owned)
+        .expect("a ticket number in the reply")
 }
 
 pub fn button_with(sent: &Sent, prefix: &str) -> String {
