@@ -299,12 +299,13 @@ impl Answer {
 }
 
 /// Whether question `q` is shown given the answers so far.
-fn shown(q: &Question, answers: &HashMap<&str, Answer>) -> bool {
+fn shown(q: &Question, answers: &[(String, Answer)]) -> bool {
     match &q.show_if {
         None => true,
         Some(cond) => answers
-            .get(cond.question.as_str())
-            .is_some_and(|a| a.matches(&cond.values)),
+            .iter()
+            .find(|(k, _)| *k == cond.question)
+            .is_some_and(|(_, a)| a.matches(&cond.values)),
     }
 }
 
@@ -378,35 +379,32 @@ pub fn validate_answers(
     questions: &[Question],
     answers: &serde_json::Map<String, Value>,
 ) -> Result<Vec<(String, Answer)>, Vec<FieldError>> {
+    // Questionnaires are short: lists searched in order beat hashing here (this runs
+    // for every stored answer).
     let mut errors = Vec::new();
-    let known: HashSet<&str> = questions.iter().map(|q| q.key.as_str()).collect();
     for key in answers.keys() {
-        if !known.contains(key.as_str()) {
+        if !questions.iter().any(|q| q.key == *key) {
             errors.push(FieldError::new(
                 format!("answers.{key}"),
                 "no such question",
             ));
         }
     }
-    let mut given: HashMap<&str, Answer> = HashMap::new();
-    let mut ordered = Vec::new();
+    let mut ordered: Vec<(String, Answer)> = Vec::with_capacity(questions.len());
     for q in questions {
-        let field = format!("answers.{}", q.key);
+        let field = || format!("answers.{}", q.key);
         let value = answers.get(&q.key).filter(|v| !v.is_null());
-        let visible = shown(q, &given);
+        let visible = shown(q, &ordered);
         match (value, visible) {
             (Some(_), false) => errors.push(FieldError::new(
-                field,
+                field(),
                 "this question is not shown for the earlier answers; leave it out",
             )),
-            (None, true) if q.required => errors.push(FieldError::new(field, "required")),
+            (None, true) if q.required => errors.push(FieldError::new(field(), "required")),
             (None, _) => {}
             (Some(v), true) => match parse_answer(q, v) {
-                Ok(a) => {
-                    given.insert(q.key.as_str(), a.clone());
-                    ordered.push((q.key.clone(), a));
-                }
-                Err(reason) => errors.push(FieldError::new(field, reason)),
+                Ok(a) => ordered.push((q.key.clone(), a)),
+                Err(reason) => errors.push(FieldError::new(field(), reason)),
             },
         }
     }
@@ -439,14 +437,14 @@ pub fn straight_lined(
     answers: &[(String, Answer)],
     min_items: usize,
 ) -> bool {
-    let likert: HashSet<&str> = questions
-        .iter()
-        .filter(|q| q.kind == QuestionType::Likert5)
-        .map(|q| q.key.as_str())
-        .collect();
+    let likert = |key: &str| {
+        questions
+            .iter()
+            .any(|q| q.kind == QuestionType::Likert5 && q.key == key)
+    };
     let ratings: Vec<u8> = answers
         .iter()
-        .filter(|(k, _)| likert.contains(k.as_str()))
+        .filter(|(k, _)| likert(k))
         .filter_map(|(_, a)| {
             if let Answer::Rating(r) = a {
                 Some(*r)
