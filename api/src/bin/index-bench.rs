@@ -12,7 +12,6 @@
 //! baseline in the same run, the same index recomputing the survey indicators from
 //! the stored responses (3 runs, median), and reports the ratio.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::time::Instant;
 
@@ -85,7 +84,7 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     for start in (0..responses).step_by(10_000) {
         let txn = conn.begin().await?;
-        let mut sums = HashMap::new();
+        let mut sums = survey_stats::CellSums::default();
         let mut rows = Vec::with_capacity(10_000);
         for i in start..(start + 10_000).min(responses) {
             let l = |k: usize| 1 + ((i * 7 + k * 3 + i / 13) % 5) as i64;

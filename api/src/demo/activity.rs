@@ -150,7 +150,7 @@ pub async fn load(
         let c = year_campaign(db, key, name, year).await?;
         let (_, questions) = questionnaires::of_campaign(db, &c).await?;
         let txn = db.begin().await?;
-        let mut sums = HashMap::new();
+        let mut sums = survey_stats::CellSums::default();
         let mut rows = Vec::new();
         for month in 1..=today.month() {
             for a in &agencies {

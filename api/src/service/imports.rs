@@ -288,7 +288,7 @@ pub async fn import(
     }
     let now = Utc::now();
     let txn = db.begin().await?;
-    let mut sums = HashMap::new();
+    let mut sums = super::survey_stats::CellSums::default();
     for (agency_id, valid, duration, weight) in &valid_rows {
         let straight = straight_lined(&questions, valid, 8);
         let too_fast = duration.is_some_and(|d| d < c.too_fast_secs);

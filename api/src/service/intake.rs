@@ -7,15 +7,23 @@
 //! campaign's version never change), stores the responses with one multi-row
 //! `INSERT … RETURNING id`, commits, and only then answers each submitter.
 //!
-//! Under load one commit (one fsync) carries many answers; a lone answer is committed
-//! at once, so nothing waits for a timer. An answer is never acknowledged before its
-//! transaction is durable, and a group whose transaction fails is retried answer by
+//! Under load one commit (one flush of the log) carries many answers; a lone answer is
+//! committed at once, so nothing waits for a timer. An answer is never acknowledged
+//! before its transaction is durable, and a group whose transaction fails is retried answer by
 //! answer so that one bad answer cannot fail the others. Exactly-once rests on the
 //! claim: only a `pending` invitation is claimed, inside the transaction that stores
 //! the response, so no interleaving (another replica, the expiry task) can store an
 //! answer twice. Tried and dropped: a separate lookup before the claim (a third of
 //! the writer's time) and checking the next group while the previous one commits
 //! (smaller groups, lower throughput).
+//!
+//! On SQLite the group transaction runs on a rusqlite connection of the writer's own,
+//! one prepared statement per row, and the flush and the checkpoints run on threads of
+//! their own ([`sqlite`]); on PostgreSQL everything goes through sea-orm with
+//! multi-row statements. Both claim, insert and add to the statistics alike, and the
+//! survey suites run on both.
+
+mod sqlite;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -89,10 +97,10 @@ impl Intake {
             .name("answer-writer".into())
             .spawn(move || {
                 runtime.block_on(async move {
-                    match crate::db::connect_writer(&config).await {
-                        Ok(db) => {
+                    match open_writer(&config).await {
+                        Ok((db, direct)) => {
                             let _ = opened.send(Ok(()));
-                            run(&db, cache, jobs).await;
+                            run(&db, direct.as_ref(), cache, jobs).await;
                             if let Err(e) = db.close().await {
                                 tracing::warn!(error = %e, "closing the answer writer's connection");
                             }
@@ -130,6 +138,24 @@ impl Intake {
     ) -> Result<Arc<Version>, ServiceError> {
         version_of(&self.versions, db, campaign).await
     }
+}
+
+/// The writer's sea-orm connection and, on SQLite, its direct connection for the
+/// group transactions (the sea-orm one then only reads).
+async fn open_writer(
+    config: &Config,
+) -> anyhow::Result<(DatabaseConnection, Option<sqlite::Direct>)> {
+    use secrecy::ExposeSecret;
+    let db = crate::db::connect_writer(config).await?;
+    let url = config.database_url.expose_secret();
+    let direct = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Sqlite => Some(sqlite::Direct::open(
+            url,
+            std::time::Duration::from_millis(config.db.busy_timeout_ms),
+        )?),
+        _ => None,
+    };
+    Ok((db, direct))
 }
 
 async fn version_of(
@@ -189,13 +215,26 @@ fn unknown() -> ServiceError {
     }
 }
 
-async fn run(db: &DatabaseConnection, versions: Versions, mut jobs: mpsc::Receiver<Job>) {
+async fn run(
+    db: &DatabaseConnection,
+    direct: Option<&sqlite::Direct>,
+    versions: Versions,
+    mut jobs: mpsc::Receiver<Job>,
+) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     let mut campaigns = Campaigns::default();
+    let durability = match direct.map(sqlite::Direct::durability).transpose() {
+        Ok(durability) => durability,
+        Err(e) => {
+            tracing::error!(error = %e, "the answer writer's log threads did not start; answers are refused");
+            return;
+        }
+    };
     while jobs.recv_many(&mut group, MAX_GROUP).await > 0 {
         let (subs, replies): (Vec<Submission>, Vec<_>) = group.drain(..).unzip();
         let mut writer = Writer {
             db,
+            direct,
             versions: &versions,
             campaigns: &mut campaigns,
         };
@@ -214,10 +253,18 @@ async fn run(db: &DatabaseConnection, versions: Versions, mut jobs: mpsc::Receiv
             }
             Err(err) => vec![Err(stored_error(err))],
         };
-        for (reply, outcome) in replies.into_iter().zip(outcomes) {
-            // A submitter that went away still had its answer stored.
-            let _ = reply.send(outcome);
+        match &durability {
+            Some(durability) => durability.ack(replies.into_iter().zip(outcomes).collect()),
+            None => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    // A submitter that went away still had its answer stored.
+                    let _ = reply.send(outcome);
+                }
+            }
         }
+    }
+    if let Some(durability) = durability {
+        durability.finish();
     }
 }
 
@@ -247,6 +294,7 @@ struct Claimed {
 /// The writer's view of the database for one group.
 struct Writer<'a> {
     db: &'a DatabaseConnection,
+    direct: Option<&'a sqlite::Direct>,
     versions: &'a Versions,
     campaigns: &'a mut Campaigns,
 }
@@ -263,7 +311,8 @@ impl Writer<'_> {
     async fn write(&mut self, subs: &[Submission]) -> Result<Vec<Outcome>, DbErr> {
         let mut outcomes: Vec<Option<Outcome>> = subs.iter().map(|_| None).collect();
         // Of several answers to one invitation in a group only the first may claim it.
-        let mut first: HashMap<&str, usize> = HashMap::with_capacity(subs.len());
+        let mut first: HashMap<&str, usize, foldhash::fast::RandomState> =
+            HashMap::with_capacity_and_hasher(subs.len(), Default::default());
         for (i, sub) in subs.iter().enumerate() {
             if first.contains_key(sub.token_hash.as_str()) {
                 outcomes[i] = Some(Err(used()));
@@ -273,11 +322,14 @@ impl Writer<'_> {
         }
         loop {
             let now = Utc::now();
-            let txn = self.db.begin().await?;
-            let claimed = claim(&txn, subs, &first, now).await?;
+            let txn = match self.direct {
+                Some(direct) => Txn::Direct(direct.begin()?),
+                None => Txn::Orm(self.db.begin().await?),
+            };
+            let claimed = txn.claim(subs, &first, now).await?;
             let mut rows = Vec::with_capacity(claimed.len());
             // The score statistics change in the same transaction as the responses.
-            let mut sums = HashMap::new();
+            let mut sums = super::survey_stats::CellSums::default();
             let mut invalid = Vec::new();
             for c in &claimed {
                 let index = first[c.token_hash.as_str()];
@@ -302,10 +354,10 @@ impl Writer<'_> {
                     .map(|(h, i)| (*h, *i))
                     .collect()
             };
-            for (index, outcome) in insert(&txn, rows).await? {
+            for (index, outcome) in txn.insert(rows).await? {
                 outcomes[index] = Some(outcome);
             }
-            super::survey_stats::record(&txn, sums).await?;
+            txn.record(sums).await?;
             txn.commit().await?;
             for (index, why) in self.refusals(&refused, now).await? {
                 outcomes[index] = Some(Err(why));
@@ -320,13 +372,21 @@ impl Writer<'_> {
     /// Validates a claimed sheet: the response to store (id unset), or why not.
     async fn prepare(
         &mut self,
-        txn: &DatabaseTransaction,
+        txn: &Txn<'_>,
         c: &Claimed,
         sub: &Submission,
         now: DateTime<Utc>,
-        sums: &mut HashMap<super::survey_stats::Cell, super::survey_stats::Sums>,
+        sums: &mut super::survey_stats::CellSums,
     ) -> Result<Result<response::Model, ServiceError>, DbErr> {
-        let surveyed = match self.surveyed(txn, c.campaign_id).await {
+        let surveyed = match txn {
+            Txn::Orm(txn) => self.surveyed(txn, c.campaign_id).await,
+            // The direct transaction is SQLite's: the sea-orm connection is free to read.
+            Txn::Direct(_) => {
+                let db = self.db;
+                self.surveyed(db, c.campaign_id).await
+            }
+        };
+        let surveyed = match surveyed {
             Ok(s) => s,
             Err(ServiceError::Internal(e)) => return Err(DbErr::Custom(format!("{e:#}"))),
             Err(e) => return Ok(Err(e)),
@@ -371,7 +431,7 @@ impl Writer<'_> {
     /// A campaign's answering facts, from the writer's cache after first use.
     async fn surveyed(
         &mut self,
-        txn: &DatabaseTransaction,
+        txn: &impl ConnectionTrait,
         campaign_id: i64,
     ) -> Result<Arc<Surveyed>, ServiceError> {
         if let Some(s) = self.campaigns.get(&campaign_id) {
@@ -424,12 +484,71 @@ impl Writer<'_> {
     }
 }
 
+/// A group's transaction on either path.
+enum Txn<'c> {
+    Orm(DatabaseTransaction),
+    Direct(sqlite::Txn<'c>),
+}
+
+impl Txn<'_> {
+    /// Claims the pending, unexpired invitations of open campaigns among the group's
+    /// first sheets; returns what the answers need.
+    async fn claim(
+        &self,
+        subs: &[Submission],
+        first: &HashMap<&str, usize, foldhash::fast::RandomState>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Claimed>, DbErr> {
+        match self {
+            Txn::Orm(txn) => claim(txn, subs, first, now).await,
+            Txn::Direct(txn) => txn.claim(
+                first
+                    .iter()
+                    .map(|(hash, i)| (*hash, subs[*i].channel.as_str())),
+                now,
+            ),
+        }
+    }
+
+    async fn insert(
+        &self,
+        rows: Vec<(usize, response::Model)>,
+    ) -> Result<Vec<(usize, Outcome)>, DbErr> {
+        match self {
+            Txn::Orm(txn) => insert(txn, rows).await,
+            Txn::Direct(txn) => txn.insert(rows),
+        }
+    }
+
+    async fn record(&self, sums: super::survey_stats::CellSums) -> Result<(), DbErr> {
+        match self {
+            Txn::Orm(txn) => super::survey_stats::record(txn, sums).await,
+            Txn::Direct(txn) => txn.record(sums),
+        }
+    }
+
+    async fn commit(self) -> Result<(), DbErr> {
+        match self {
+            Txn::Orm(txn) => txn.commit().await,
+            Txn::Direct(txn) => txn.commit(),
+        }
+    }
+
+    async fn rollback(self) -> Result<(), DbErr> {
+        match self {
+            Txn::Orm(txn) => txn.rollback().await,
+            // Dropping it rolls it back.
+            Txn::Direct(_) => Ok(()),
+        }
+    }
+}
+
 /// Claims the pending, unexpired invitations of open campaigns among the group's
 /// first sheets, one statement per channel; returns what the answers need.
 async fn claim(
     txn: &DatabaseTransaction,
     subs: &[Submission],
-    first: &HashMap<&str, usize>,
+    first: &HashMap<&str, usize, foldhash::fast::RandomState>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Claimed>, DbErr> {
     let mut by_channel: BTreeMap<&str, Vec<&str>> = BTreeMap::new();

@@ -33,6 +33,9 @@ pub struct Cell {
     pub flagged: bool,
 }
 
+/// The sums of a batch of responses by cell.
+pub type CellSums = HashMap<Cell, Sums, foldhash::fast::RandomState>;
+
 /// Sums of one cell.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Sums {
@@ -95,8 +98,9 @@ pub struct Stored<'a> {
 }
 
 /// Adds a response's scores to `into`, per dimension of its scored items and overall.
-pub fn contribute(r: &Stored<'_>, into: &mut HashMap<Cell, Sums>) {
-    let mut per: HashMap<&str, (u32, u32)> = HashMap::new();
+pub fn contribute(r: &Stored<'_>, into: &mut CellSums) {
+    // (dimension, items answered, their sum): a handful, so a list.
+    let mut per: Vec<(&str, u32, u32)> = Vec::with_capacity(8);
     for q in r.questions.iter().filter(|q| q.kind.is_scored()) {
         let Some(dimension) = q.dimension.as_deref() else {
             continue;
@@ -110,13 +114,17 @@ pub fn contribute(r: &Stored<'_>, into: &mut HashMap<Cell, Sums>) {
             continue;
         };
         for d in [dimension, OVERALL] {
-            let e = per.entry(d).or_default();
-            e.0 += 1;
-            e.1 += u32::from(x);
+            match per.iter_mut().find(|(k, _, _)| *k == d) {
+                Some(e) => {
+                    e.1 += 1;
+                    e.2 += u32::from(x);
+                }
+                None => per.push((d, 1, u32::from(x))),
+            }
         }
     }
     let month = month_of(r.submitted_at);
-    for (dimension, (answered, total)) in per {
+    for (dimension, answered, total) in per {
         let y = 25.0 * f64::from(total - answered) / f64::from(answered);
         into.entry(Cell {
             campaign_id: r.campaign_id,
@@ -135,7 +143,7 @@ pub fn contribute(r: &Stored<'_>, into: &mut HashMap<Cell, Sums>) {
 pub async fn store_bulk<C: ConnectionTrait>(
     db: &C,
     rows: Vec<crate::store::response::ActiveModel>,
-    sums: HashMap<Cell, Sums>,
+    sums: CellSums,
 ) -> Result<(), DbErr> {
     for chunk in rows.chunks(1_000) {
         crate::store::response::Entity::insert_many(chunk.to_vec())
@@ -147,7 +155,7 @@ pub async fn store_bulk<C: ConnectionTrait>(
 
 /// Adds the sums to the stored statistics in the caller's transaction (one statement:
 /// insert, or add to the existing cell).
-pub async fn record<C: ConnectionTrait>(db: &C, sums: HashMap<Cell, Sums>) -> Result<(), DbErr> {
+pub async fn record<C: ConnectionTrait>(db: &C, sums: CellSums) -> Result<(), DbErr> {
     if sums.is_empty() {
         return Ok(());
     }

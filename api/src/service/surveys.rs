@@ -884,7 +884,7 @@ pub async fn answer_open(
     }
     .insert(&txn)
     .await?;
-    let mut sums = HashMap::new();
+    let mut sums = super::survey_stats::CellSums::default();
     super::survey_stats::contribute(
         &super::survey_stats::Stored {
             campaign_id: c.id,
