@@ -14,19 +14,8 @@ const ADDRESS: &str = "海州区朝阳中路1号";
 
 #[tokio::test]
 async fn what_users_tell_the_bot_never_reaches_the_logs() {
-    use tracing_subscriber::prelude::*;
-
-    let logs = pingjia_tests::CapturedLogs::default();
-    let filter = tracing_subscriber::EnvFilter::new(format!(
-        "{},pingjia_api=trace,pingjia_bot=trace,teloxide=debug",
-        pingjia_api::telemetry::DEFAULT_FILTER
-    ));
-    let subscriber = tracing_subscriber::registry().with(filter).with(
-        tracing_subscriber::fmt::layer()
-            .json()
-            .with_writer(logs.clone()),
-    );
-    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+    let logs =
+        pingjia_tests::CapturedLogs::install("pingjia_api=trace,pingjia_bot=trace,teloxide=debug");
     for_each_backend(|app| async move {
         let w = World::new(app, limits()).await;
         let mut chat = Chat::new(&w.tg, USER);

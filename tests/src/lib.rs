@@ -435,6 +435,25 @@ mod tests {
 pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl CapturedLogs {
+    /// Captures every JSON log line of the process from now on, with the service's own
+    /// filter plus `directives` (e.g. `pingjia_api=trace`). Once per test binary.
+    pub fn install(directives: &str) -> Self {
+        use tracing_subscriber::prelude::*;
+
+        let logs = Self::default();
+        let filter = tracing_subscriber::EnvFilter::new(format!(
+            "{},{directives}",
+            pingjia_api::telemetry::DEFAULT_FILTER
+        ));
+        let subscriber = tracing_subscriber::registry().with(filter).with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(logs.clone()),
+        );
+        tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+        logs
+    }
+
     /// Everything written so far.
     pub fn text(&self) -> String {
         let bytes = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();

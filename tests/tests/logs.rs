@@ -30,20 +30,8 @@ fn complaint(agency: i64) -> Value {
 
 #[tokio::test]
 async fn personal_data_never_reaches_the_logs() {
-    use tracing_subscriber::prelude::*;
-
-    let logs = pingjia_tests::CapturedLogs::default();
     // The service's own filter, with everything Pingjia itself logs down to trace.
-    let filter = tracing_subscriber::EnvFilter::new(format!(
-        "{},pingjia_api=trace",
-        pingjia_api::telemetry::DEFAULT_FILTER
-    ));
-    let subscriber = tracing_subscriber::registry().with(filter).with(
-        tracing_subscriber::fmt::layer()
-            .json()
-            .with_writer(logs.clone()),
-    );
-    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+    let logs = pingjia_tests::CapturedLogs::install("pingjia_api=trace");
     for_each_backend(|app| async move {
         app.with_demo().await;
         let telegram = app.channel_key("telegram").await;
