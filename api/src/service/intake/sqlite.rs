@@ -49,12 +49,12 @@ const RECORD: &str = "INSERT INTO survey_stats (campaign_id, agency_id, month, d
      sw2y = survey_stats.sw2y + excluded.sw2y, sw2y2 = survey_stats.sw2y2 + excluded.sw2y2 \
      RETURNING id";
 
-/// Adds to a cell found by its row id, checking its key (a rolled-back insert may have
-/// left the id to another cell).
-const ADD: &str = "UPDATE survey_stats SET n = n + ?7, sw = sw + ?8, sw2 = sw2 + ?9, \
-     swy = swy + ?10, sw2y = sw2y + ?11, sw2y2 = sw2y2 + ?12 \
-     WHERE id = ?1 AND campaign_id = ?2 AND agency_id = ?3 AND month = ?4 \
-     AND dimension = ?5 AND flagged = ?6";
+/// Adds to a cell found by its row id (`?12`), checking its key (a rolled-back insert
+/// may have left the id to another cell); `?1`–`?11` as in [`RECORD`].
+const ADD: &str = "UPDATE survey_stats SET n = n + ?6, sw = sw + ?7, sw2 = sw2 + ?8, \
+     swy = swy + ?9, sw2y = sw2y + ?10, sw2y2 = sw2y2 + ?11 \
+     WHERE id = ?12 AND campaign_id = ?1 AND agency_id = ?2 AND month = ?3 \
+     AND dimension = ?4 AND flagged = ?5";
 
 /// Cells whose row ids the writer keeps at most (then it starts over).
 const CELL_IDS: usize = 100_000;
@@ -329,45 +329,29 @@ impl Txn<'_> {
             cells.clear();
         }
         for (cell, s) in sums {
+            let values = params![
+                cell.campaign_id,
+                cell.agency_id,
+                cell.month,
+                cell.dimension,
+                cell.flagged,
+                s.n,
+                s.sw,
+                s.sw2,
+                s.swy,
+                s.sw2y,
+                s.sw2y2,
+            ];
             if let Some(id) = cells.get(&cell) {
+                let with_id = values.iter().copied().chain([id as &dyn rusqlite::ToSql]);
                 let added = add
-                    .execute(params![
-                        id,
-                        cell.campaign_id,
-                        cell.agency_id,
-                        cell.month,
-                        cell.dimension,
-                        cell.flagged,
-                        s.n,
-                        s.sw,
-                        s.sw2,
-                        s.swy,
-                        s.sw2y,
-                        s.sw2y2,
-                    ])
+                    .execute(rusqlite::params_from_iter(with_id))
                     .map_err(sqlite_err)?;
                 if added == 1 {
                     continue;
                 }
             }
-            let id = record
-                .query_row(
-                    params![
-                        cell.campaign_id,
-                        cell.agency_id,
-                        cell.month,
-                        cell.dimension,
-                        cell.flagged,
-                        s.n,
-                        s.sw,
-                        s.sw2,
-                        s.swy,
-                        s.sw2y,
-                        s.sw2y2,
-                    ],
-                    |r| r.get(0),
-                )
-                .map_err(sqlite_err)?;
+            let id = record.query_row(values, |r| r.get(0)).map_err(sqlite_err)?;
             cells.insert(cell, id);
         }
         Ok(())
