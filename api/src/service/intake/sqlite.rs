@@ -7,7 +7,8 @@
 //! spent about 110 µs of CPU per answer, and half of the worker's time was that
 //! traffic (`perf`, BENCHMARKS.md). Here the writer calls SQLite in place with
 //! statements prepared once. The statements are the sea-orm path's (claim, insert,
-//! statistics upsert); values are encoded exactly as sqlx encodes them (timestamps as
+//! statistics upsert), one row each, and a cell already seen is added to by its row
+//! id; values are encoded exactly as sqlx encodes them (timestamps as
 //! RFC 3339 text, JSON as text, booleans as integers), so both paths read what the
 //! other wrote and compare timestamps the same way.
 
