@@ -10,6 +10,7 @@
 //! a bare poem JSON echo endpoint on the same machine, driven the same way, gives the
 //! ceiling.
 
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -99,6 +100,64 @@ async fn load(
         all.extend(t.await??);
     }
     Ok((started.elapsed().as_secs_f64(), all))
+}
+
+/// CPU seconds used so far by each of this process's threads, by thread id, with the
+/// thread's name (from `/proc/self/task/*/stat`; Linux's USER_HZ is 100).
+fn thread_cpu() -> HashMap<u64, (String, f64)> {
+    let mut threads = HashMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return threads;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_owned();
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let id = task.file_name().to_string_lossy().parse().unwrap_or(0);
+        threads.insert(id, (name, (ticks(11) + ticks(12)) / 100.0));
+    }
+    threads
+}
+
+/// How busy the CPU was between two [`thread_cpu`] readings `secs` apart: cores used
+/// in all and by each kind of thread (tokio's workers counted together).
+fn cpu_report(
+    out: &mut impl Write,
+    before: &HashMap<u64, (String, f64)>,
+    after: &HashMap<u64, (String, f64)>,
+    secs: f64,
+    requests: usize,
+) -> anyhow::Result<()> {
+    let mut by_name: BTreeMap<String, f64> = BTreeMap::new();
+    for (id, (name, cpu)) in after {
+        let earlier = before.get(id).map_or(0.0, |(_, c)| *c);
+        *by_name.entry(name.clone()).or_default() += (cpu - earlier) / secs;
+    }
+    let total: f64 = by_name.values().sum();
+    let parts: Vec<String> = by_name
+        .iter()
+        .filter(|(_, cores)| **cores >= 0.005)
+        .map(|(name, cores)| format!("{name} {cores:.2}"))
+        .collect();
+    writeln!(
+        out,
+        "{:<28} {total:.2} cores, {:.0} µs a request: {}",
+        "  CPU",
+        total * secs / requests as f64 * 1e6,
+        parts.join(", ")
+    )?;
+    Ok(())
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -201,6 +260,7 @@ async fn main() -> anyhow::Result<()> {
         for (i, inv) in generated.issued.iter().enumerate() {
             shares[i % connections].push(inv.token.clone());
         }
+        let cpu = thread_cpu();
         let started = Instant::now();
         let tasks: Vec<_> = shares
             .into_iter()
@@ -223,12 +283,9 @@ async fn main() -> anyhow::Result<()> {
         for t in tasks {
             all.extend(t.await??);
         }
-        report(
-            &mut out,
-            "writer alone (no HTTP)",
-            started.elapsed().as_secs_f64(),
-            all,
-        )?;
+        let secs = started.elapsed().as_secs_f64();
+        report(&mut out, "writer alone (no HTTP)", secs, all)?;
+        cpu_report(&mut out, &cpu, &thread_cpu(), secs, generated.issued.len())?;
         return Ok(());
     }
 
@@ -237,16 +294,20 @@ async fn main() -> anyhow::Result<()> {
         config.body_limit_bytes,
     ))
     .await?;
+    let cpu = thread_cpu();
     let (secs, latencies) = load(addr, requests, connections).await?;
     let rate = report(&mut out, "answers (SQLite, durable)", secs, latencies)?;
+    cpu_report(&mut out, &cpu, &thread_cpu(), secs, answers)?;
 
     let echo_addr =
         startup::spawn_on_loopback(Route::new().at("/echo", post(echo)).boxed()).await?;
     let echo_requests = (0..answers)
         .map(|_| ("/echo".to_owned(), body.clone()))
         .collect();
+    let cpu = thread_cpu();
     let (secs, latencies) = load(echo_addr, echo_requests, connections).await?;
     let ceiling = report(&mut out, "poem JSON echo (ceiling)", secs, latencies)?;
+    cpu_report(&mut out, &cpu, &thread_cpu(), secs, answers)?;
     writeln!(
         out,
         "answers / echo ceiling = {:.1}%",
