@@ -998,7 +998,7 @@ impl SurveysApi {
         )
         .await?;
         Ok(Created::Created(Json(Submitted {
-            response_id: r.id,
+            response_id: r.response_id,
             submitted_at: r.submitted_at,
         })))
     }
@@ -1140,7 +1140,7 @@ impl PublicApi {
         let via = surveys::public_channel(body.via.as_deref())?;
         let r = surveys::answer(&state.intake, &token.0, answers, body.duration_secs, via).await?;
         Ok(Created::Created(Json(Submitted {
-            response_id: r.id,
+            response_id: r.response_id,
             submitted_at: r.submitted_at,
         })))
     }

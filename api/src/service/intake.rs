@@ -18,7 +18,8 @@
 //! (smaller groups, lower throughput).
 //!
 //! On SQLite the group transaction runs on a rusqlite connection of the writer's own,
-//! one prepared statement per row, and the flush and the checkpoints run on threads of
+//! with statements prepared once (claims and inserts many rows each, statistics one
+//! cell each), and the flush and the checkpoints run on threads of
 //! their own ([`sqlite`]); on PostgreSQL everything goes through sea-orm with
 //! multi-row statements. Both claim, insert and add to the statistics alike, and the
 //! survey suites run on both.
@@ -67,7 +68,14 @@ pub struct Version {
     pub questions: Vec<Question>,
 }
 
-type Outcome = Result<response::Model, ServiceError>;
+/// What a submitter learns of its stored answer (the stored row stays with the writer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    pub response_id: i64,
+    pub submitted_at: DateTime<Utc>,
+}
+
+type Outcome = Result<Receipt, ServiceError>;
 type Job = (Submission, oneshot::Sender<Outcome>);
 type Versions = Arc<Mutex<HashMap<i64, Arc<Version>>>>;
 
@@ -630,15 +638,22 @@ async fn insert(
     // RETURNING rows come in no promised order; each carries its invitation.
     Ok(rows
         .into_iter()
-        .map(|(index, mut row)| {
-            let outcome = match row.invitation_id.and_then(|i| keys.get(&i)) {
-                Some(id) => {
-                    row.id = *id;
-                    Ok(row)
-                }
-                None => Err(anyhow::anyhow!("an inserted response returned no key").into()),
-            };
-            (index, outcome)
+        .map(|(index, row)| {
+            (
+                index,
+                receipt(&row, row.invitation_id.and_then(|i| keys.get(&i))),
+            )
         })
         .collect())
+}
+
+/// The receipt of a stored row, given the id its insert returned.
+fn receipt(row: &response::Model, id: Option<&i64>) -> Outcome {
+    match id {
+        Some(id) => Ok(Receipt {
+            response_id: *id,
+            submitted_at: row.submitted_at,
+        }),
+        None => Err(anyhow::anyhow!("an inserted response returned no key").into()),
+    }
 }

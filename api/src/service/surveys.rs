@@ -12,7 +12,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use super::campaigns::{self, Availability};
-use super::intake::{Intake, Submission, Version, check_usable};
+use super::intake::{Intake, Receipt, Submission, Version, check_usable};
 use super::{Actor, Scope, ServiceError, audit, questionnaires, regions};
 use crate::domain::Role;
 use crate::domain::calendar::end_of_shanghai_day;
@@ -516,7 +516,7 @@ pub async fn answer(
     answers: serde_json::Map<String, serde_json::Value>,
     duration_secs: Option<i32>,
     channel: &str,
-) -> Result<response::Model, ServiceError> {
+) -> Result<Receipt, ServiceError> {
     intake
         .submit(Submission {
             token_hash: hash_token(token),
@@ -536,7 +536,7 @@ pub async fn answer_by_phone(
     invitation_id: i64,
     answers: serde_json::Map<String, serde_json::Value>,
     duration_secs: Option<i32>,
-) -> Result<response::Model, ServiceError> {
+) -> Result<Receipt, ServiceError> {
     if !actor.is(&[Role::Admin, Role::Bureau, Role::Evaluator]) {
         return Err(ServiceError::forbidden(
             "only admin, bureau and evaluator keys enter phone answers",

@@ -6,40 +6,93 @@
 //! group built its multi-row SQL anew: the writer's thread and the worker together
 //! spent about 110 µs of CPU per answer, and half of the worker's time was that
 //! traffic (`perf`, BENCHMARKS.md). Here the writer calls SQLite in place with
-//! statements prepared once. The statements are the sea-orm path's (claim, insert,
-//! statistics upsert), one row each, and a cell already seen is added to by its row
-//! id; values are encoded exactly as sqlx encodes them (timestamps as
+//! statements prepared once. The statements are the sea-orm path's: claim and insert
+//! take up to [`MAX_ROWS`] rows each (one shape per power-of-two length), the
+//! statistics one cell each, a cell already seen added to by its row id; values are encoded exactly as sqlx encodes them (timestamps as
 //! RFC 3339 text, JSON as text, booleans as integers), so both paths read what the
 //! other wrote and compare timestamps the same way.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, params};
 use sea_orm::DbErr;
 use sea_orm::sqlx::sqlite::SqliteConnectOptions;
 use tokio::sync::oneshot;
 
-use super::{Claimed, Outcome};
+use super::{Claimed, Outcome, receipt};
 use crate::service::ServiceError;
 use crate::service::campaigns;
 use crate::service::survey_stats::{Cell, CellSums};
 use crate::store::response;
 
-/// Claims one pending, unexpired invitation of an open campaign.
-const CLAIM: &str = "UPDATE invitations SET status = 'answered', answered_at = ?1, channel = ?2 \
-     WHERE token_hash = ?3 AND status = 'pending' AND expires_at > ?1 \
-     AND EXISTS (SELECT 1 FROM campaigns WHERE campaigns.id = invitations.campaign_id \
-     AND campaigns.status = ?4 AND campaigns.opens_at <= ?1 AND campaigns.closes_at > ?1) \
-     RETURNING id, campaign_id, agency_id";
+/// The most rows one multi-row statement carries. A longer list goes in chunks whose
+/// lengths are powers of two, longest first (100 rows: 64, 32, 4), so the statements
+/// have few shapes and each is prepared once.
+const MAX_ROWS: usize = 64;
 
-const INSERT: &str = "INSERT INTO responses (campaign_id, invitation_id, \
-     questionnaire_version_id, agency_id, channel, answers, weight, duration_secs, \
-     straight_lining, too_fast, submitted_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+/// Splits `items` into [`MAX_ROWS`]-bounded chunks of power-of-two lengths.
+fn chunks<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if items.is_empty() {
+            return None;
+        }
+        let (chunk, rest) = items.split_at(1 << items.len().min(MAX_ROWS).ilog2());
+        items = rest;
+        Some(chunk)
+    })
+}
+
+/// `rows` parenthesised lists of `width` anonymous parameters: `(?, ?), (?, ?)`.
+fn value_rows(rows: usize, width: usize) -> String {
+    let row = format!("({})", vec!["?"; width].join(", "));
+    vec![row; rows].join(", ")
+}
+
+/// The SQL of each chunk length, by its base-2 logarithm.
+struct Shapes {
+    claim: Vec<String>,
+    insert: Vec<String>,
+}
+
+/// Columns of a response row as [`Shapes::insert`] binds them.
+const RESPONSE_COLUMNS: usize = 11;
+
+impl Shapes {
+    fn new() -> Self {
+        let lengths = || (0..=MAX_ROWS.ilog2()).map(|log| 1usize << log);
+        Self {
+            // Claims the pending, unexpired invitations of open campaigns among the
+            // token hashes `?4…` for channel `?2`.
+            claim: lengths()
+                .map(|n| {
+                    format!(
+                        "UPDATE invitations SET status = 'answered', answered_at = ?1, channel = ?2 \
+                         WHERE token_hash IN ({}) AND status = 'pending' AND expires_at > ?1 \
+                         AND EXISTS (SELECT 1 FROM campaigns WHERE campaigns.id = invitations.campaign_id \
+                         AND campaigns.status = ?3 AND campaigns.opens_at <= ?1 AND campaigns.closes_at > ?1) \
+                         RETURNING id, token_hash, campaign_id, agency_id",
+                        (4..4 + n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+                    )
+                })
+                .collect(),
+            insert: lengths()
+                .map(|n| {
+                    format!(
+                        "INSERT INTO responses (campaign_id, invitation_id, \
+                         questionnaire_version_id, agency_id, channel, answers, weight, duration_secs, \
+                         straight_lining, too_fast, submitted_at) VALUES {} \
+                         RETURNING id, invitation_id",
+                        value_rows(n, RESPONSE_COLUMNS)
+                    )
+                })
+                .collect(),
+        }
+    }
+}
 
 /// Adds one cell's sums to the stored statistics.
 const RECORD: &str = "INSERT INTO survey_stats (campaign_id, agency_id, month, dimension, \
@@ -86,6 +139,7 @@ pub(super) struct Direct {
     conn: Connection,
     /// Row ids of statistics cells: adding to a cell by its id costs half an upsert.
     cells: RefCell<HashMap<Cell, i64, foldhash::fast::RandomState>>,
+    shapes: Shapes,
     path: PathBuf,
     busy: Duration,
 }
@@ -116,9 +170,12 @@ impl Direct {
         anyhow::ensure!(mode.eq_ignore_ascii_case("wal"), "SQLite refused WAL mode");
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // Two statements of each chunk length, the statistics', BEGIN and COMMIT.
+        conn.set_prepared_statement_cache_capacity(64);
         Ok(Self {
             conn,
             cells: RefCell::default(),
+            shapes: Shapes::new(),
             path,
             busy,
         })
@@ -170,11 +227,13 @@ impl Direct {
     /// writes, and would fail instead of waiting).
     pub(super) fn begin(&self) -> Result<Txn<'_>, DbErr> {
         self.conn
-            .execute_batch("BEGIN IMMEDIATE")
+            .prepare_cached("BEGIN IMMEDIATE")
+            .and_then(|mut begin| begin.execute([]))
             .map_err(sqlite_err)?;
         Ok(Txn {
             conn: &self.conn,
             cells: &self.cells,
+            shapes: &self.shapes,
             open: true,
         })
     }
@@ -261,48 +320,64 @@ impl Durability {
 pub(super) struct Txn<'c> {
     conn: &'c Connection,
     cells: &'c RefCell<HashMap<Cell, i64, foldhash::fast::RandomState>>,
+    shapes: &'c Shapes,
     open: bool,
 }
 
 impl Txn<'_> {
-    /// Claims the invitations of `(token hash, channel)` pairs that can take an answer.
+    /// Claims the invitations of `(token hash, channel)` pairs that can take an answer,
+    /// one statement per channel and chunk.
     pub(super) fn claim<'h>(
         &self,
         sheets: impl Iterator<Item = (&'h str, &'h str)>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Claimed>, DbErr> {
         let now = timestamp(now);
-        let mut claim = self.conn.prepare_cached(CLAIM).map_err(sqlite_err)?;
-        let mut claimed = Vec::new();
+        let mut by_channel: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for (hash, channel) in sheets {
-            let row = claim
-                .query_row(params![now, channel, hash, campaigns::OPEN], |r| {
-                    Ok(Claimed {
-                        id: r.get(0)?,
-                        token_hash: hash.to_owned(),
-                        campaign_id: r.get(1)?,
-                        agency_id: r.get(2)?,
-                    })
-                })
-                .optional()
-                .map_err(sqlite_err)?;
-            claimed.extend(row);
+            by_channel.entry(channel).or_default().push(hash);
+        }
+        let mut claimed = Vec::new();
+        for (channel, hashes) in by_channel {
+            for chunk in chunks(&hashes) {
+                let sql = &self.shapes.claim[chunk.len().ilog2() as usize];
+                let mut claim = self.conn.prepare_cached(sql).map_err(sqlite_err)?;
+                claim.raw_bind_parameter(1, &now).map_err(sqlite_err)?;
+                claim.raw_bind_parameter(2, channel).map_err(sqlite_err)?;
+                claim
+                    .raw_bind_parameter(3, campaigns::OPEN)
+                    .map_err(sqlite_err)?;
+                for (i, hash) in chunk.iter().enumerate() {
+                    claim.raw_bind_parameter(4 + i, hash).map_err(sqlite_err)?;
+                }
+                let mut rows = claim.raw_query();
+                while let Some(r) = rows.next().map_err(sqlite_err)? {
+                    claimed.push(Claimed {
+                        id: r.get(0).map_err(sqlite_err)?,
+                        token_hash: r.get(1).map_err(sqlite_err)?,
+                        campaign_id: r.get(2).map_err(sqlite_err)?,
+                        agency_id: r.get(3).map_err(sqlite_err)?,
+                    });
+                }
+            }
         }
         Ok(claimed)
     }
 
-    /// Inserts the responses; each outcome carries its new id.
+    /// Inserts the responses, a chunk per statement; each outcome carries its new id.
     pub(super) fn insert(
         &self,
         rows: Vec<(usize, response::Model)>,
     ) -> Result<Vec<(usize, Outcome)>, DbErr> {
-        let mut insert = self.conn.prepare_cached(INSERT).map_err(sqlite_err)?;
-        let mut stored = Vec::with_capacity(rows.len());
-        for (index, mut row) in rows {
-            let answers = serde_json::to_string(&row.answers)
-                .map_err(|e| DbErr::Custom(format!("answers as JSON: {e}")))?;
-            row.id = insert
-                .insert(params![
+        let mut ids: HashMap<i64, i64, foldhash::fast::RandomState> =
+            HashMap::with_capacity_and_hasher(rows.len(), Default::default());
+        for chunk in chunks(&rows) {
+            let sql = &self.shapes.insert[chunk.len().ilog2() as usize];
+            let mut insert = self.conn.prepare_cached(sql).map_err(sqlite_err)?;
+            for (j, (_, row)) in chunk.iter().enumerate() {
+                let answers = serde_json::to_string(&row.answers)
+                    .map_err(|e| DbErr::Custom(format!("answers as JSON: {e}")))?;
+                let values = params![
                     row.campaign_id,
                     row.invitation_id,
                     row.questionnaire_version_id,
@@ -314,14 +389,33 @@ impl Txn<'_> {
                     row.straight_lining,
                     row.too_fast,
                     timestamp(row.submitted_at),
-                ])
-                .map_err(sqlite_err)?;
-            stored.push((index, Ok(row)));
+                ];
+                for (k, value) in values.iter().enumerate() {
+                    insert
+                        .raw_bind_parameter(j * RESPONSE_COLUMNS + k + 1, value)
+                        .map_err(sqlite_err)?;
+                }
+            }
+            let mut keys = insert.raw_query();
+            while let Some(k) = keys.next().map_err(sqlite_err)? {
+                ids.insert(k.get(1).map_err(sqlite_err)?, k.get(0).map_err(sqlite_err)?);
+            }
         }
-        Ok(stored)
+        // RETURNING rows come in no promised order; each carries its invitation.
+        Ok(rows
+            .into_iter()
+            .map(|(index, row)| {
+                (
+                    index,
+                    receipt(&row, row.invitation_id.and_then(|i| ids.get(&i))),
+                )
+            })
+            .collect())
     }
 
-    /// Adds the sums to the stored statistics.
+    /// Adds the sums to the stored statistics, to a cell already seen by its row id.
+    /// (One statement per cell: an `UPDATE … FROM (VALUES …)` of many cells costs more
+    /// than as many updates, as SQLite first copies the join into a table of its own.)
     pub(super) fn record(&self, sums: CellSums) -> Result<(), DbErr> {
         let mut add = self.conn.prepare_cached(ADD).map_err(sqlite_err)?;
         let mut record = self.conn.prepare_cached(RECORD).map_err(sqlite_err)?;
@@ -358,9 +452,14 @@ impl Txn<'_> {
         Ok(())
     }
 
+    /// Commits; a failed commit is rolled back.
     pub(super) fn commit(mut self) -> Result<(), DbErr> {
+        self.conn
+            .prepare_cached("COMMIT")
+            .and_then(|mut commit| commit.execute([]))
+            .map_err(sqlite_err)?;
         self.open = false;
-        self.conn.execute_batch("COMMIT").map_err(sqlite_err)
+        Ok(())
     }
 }
 
@@ -413,7 +512,22 @@ mod tests {
     #[test]
     fn a_stale_cell_id_after_a_rollback_does_not_add_to_another_cell() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
-        let path = dir.path().join("s.db");
+        let direct = stats_database(dir.path())?;
+        direct.begin()?.record(one(cell(1)))?; // dropped: rolled back
+        let txn = direct.begin()?;
+        txn.record(one(cell(2)))?;
+        txn.commit()?;
+        let txn = direct.begin()?;
+        txn.record(one(cell(1)))?;
+        txn.record(one(cell(2)))?;
+        txn.commit()?;
+        assert_eq!(stats_rows(&direct)?, vec![(1, 1, 75.0), (2, 2, 150.0)]);
+        Ok(())
+    }
+
+    /// A database of only the statistics table, and the writer's connection to it.
+    fn stats_database(dir: &Path) -> anyhow::Result<Direct> {
+        let path = dir.join("s.db");
         Connection::open(&path)?.execute_batch(
             "PRAGMA journal_mode = WAL;
              CREATE TABLE survey_stats (id integer NOT NULL PRIMARY KEY AUTOINCREMENT,
@@ -424,24 +538,139 @@ mod tests {
              CREATE UNIQUE INDEX uq_survey_stats_key
                ON survey_stats (campaign_id, agency_id, month, dimension, flagged);",
         )?;
-        let direct = Direct::open(
+        Direct::open(
             &format!("sqlite://{}", path.display()),
             Duration::from_secs(5),
-        )?;
+        )
+    }
+
+    /// (agency, n, Σwy) of every statistics row, by agency.
+    fn stats_rows(direct: &Direct) -> anyhow::Result<Vec<(i64, i64, f64)>> {
+        Ok(direct
+            .conn
+            .prepare("SELECT agency_id, n, swy FROM survey_stats ORDER BY agency_id")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The same, with both cells in one call: the stale id then equals the other cell's,
+    /// and each cell is added to once.
+    #[test]
+    fn a_stale_cell_id_shared_with_another_cell_in_one_group_adds_to_each_once()
+    -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let direct = stats_database(dir.path())?;
         direct.begin()?.record(one(cell(1)))?; // dropped: rolled back
         let txn = direct.begin()?;
         txn.record(one(cell(2)))?;
         txn.commit()?;
+        let mut both = one(cell(1));
+        both.extend(one(cell(2)));
         let txn = direct.begin()?;
-        txn.record(one(cell(1)))?;
-        txn.record(one(cell(2)))?;
+        txn.record(both)?;
         txn.commit()?;
-        let rows: Vec<(i64, i64, f64)> = direct
+        assert_eq!(stats_rows(&direct)?, vec![(1, 1, 75.0), (2, 2, 150.0)]);
+        Ok(())
+    }
+
+    #[test]
+    fn chunks_are_powers_of_two_longest_first() {
+        let lengths = |n: usize| chunks(&vec![0; n]).map(<[_]>::len).collect::<Vec<_>>();
+        assert_eq!(lengths(0), Vec::<usize>::new());
+        assert_eq!(lengths(1), vec![1]);
+        assert_eq!(lengths(64), vec![64]);
+        assert_eq!(lengths(101), vec![64, 32, 4, 1]);
+        assert_eq!(lengths(256), vec![64, 64, 64, 64]);
+    }
+
+    /// A group longer than one statement takes (101 = 64 + 32 + 4 + 1) claims each
+    /// invitation once, and each receipt names the row stored for its invitation.
+    #[tokio::test]
+    async fn groups_longer_than_a_statement_claim_and_store_each_row_once() -> anyhow::Result<()> {
+        use secrecy::ExposeSecret;
+
+        use crate::service::{Actor, cases, surveys};
+        let dir = tempfile::tempdir()?;
+        let (config, db) = crate::demo::scratch_database(dir.path()).await?;
+        let actor = Actor::cli();
+        let today = Utc::now().date_naive();
+        let new = (0..101)
+            .map(|i| cases::NewCase {
+                agency_id: 1 + i % 12,
+                case_number: format!("CHUNK-{i}"),
+                kind: "penalty".into(),
+                procedure: "general".into(),
+                enterprise_uscc: None,
+                officer_ids: Vec::new(),
+                decision_date: today,
+                hearing_held: false,
+                complaint_sourced: false,
+                officer_complained: false,
+                decision_overturned: false,
+            })
+            .collect();
+        let fail = |e: ServiceError| anyhow::anyhow!("{e}");
+        cases::ingest(&db, &actor, new).await.map_err(fail)?;
+        let campaign = crate::demo::open_campaign(&db, "chunks", "invitation")
+            .await
+            .map_err(fail)?;
+        let issued = surveys::generate_invitations(&db, &actor, campaign.id, |_| {}, Some(1))
+            .await
+            .map_err(fail)?
+            .issued;
+        assert_eq!(issued.len(), 101);
+        let sheets = || {
+            issued
+                .iter()
+                .map(|i| (i.invitation.token_hash.as_str(), "link"))
+        };
+
+        let direct = Direct::open(config.database_url.expose_secret(), Duration::from_secs(5))?;
+        let now = Utc::now();
+        let txn = direct.begin()?;
+        let claimed = txn.claim(sheets(), now)?;
+        let mut got: Vec<i64> = claimed.iter().map(|c| c.id).collect();
+        let mut invited: Vec<i64> = issued.iter().map(|i| i.invitation.id).collect();
+        got.sort_unstable();
+        invited.sort_unstable();
+        assert_eq!(got, invited);
+        assert!(txn.claim(sheets(), now)?.is_empty(), "claimed twice");
+        let rows = claimed
+            .iter()
+            .enumerate()
+            .map(|(index, c)| {
+                let row = response::Model {
+                    id: 0,
+                    campaign_id: c.campaign_id,
+                    invitation_id: Some(c.id),
+                    questionnaire_version_id: campaign.questionnaire_version_id,
+                    agency_id: c.agency_id,
+                    channel: "link".into(),
+                    answers: serde_json::json!({"attitude": 5}),
+                    weight: 1.0,
+                    duration_secs: Some(60),
+                    straight_lining: false,
+                    too_fast: false,
+                    submitted_at: now,
+                };
+                (index, row)
+            })
+            .collect();
+        let receipts = txn.insert(rows)?;
+        txn.commit()?;
+
+        let stored: HashMap<i64, i64> = direct
             .conn
-            .prepare("SELECT agency_id, n, swy FROM survey_stats ORDER BY agency_id")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .prepare("SELECT id, invitation_id FROM responses")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
-        assert_eq!(rows, vec![(1, 1, 75.0), (2, 2, 150.0)]);
+        assert_eq!(stored.len(), 101);
+        assert_eq!(receipts.len(), 101);
+        for (index, outcome) in receipts {
+            let receipt = outcome.map_err(fail)?;
+            assert_eq!(stored[&receipt.response_id], claimed[index].id);
+            assert_eq!(receipt.submitted_at, now);
+        }
         Ok(())
     }
 
