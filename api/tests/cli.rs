@@ -152,13 +152,19 @@ fn http_get(addr: &str, path: &str, key: &str) -> String {
     response
 }
 
-/// `pingjia serve --demo` in `dir` on a free loopback port: the child, its address and
-/// the admin key it printed.
-fn serve_demo(dir: &Path) -> (std::process::Child, String, String) {
-    let mut child = Command::new(BIN)
+/// `pingjia serve --demo` in `dir` on a free loopback port, on `database_url` or the
+/// default SQLite file: the child, its address and the admin key it printed.
+fn serve_demo(dir: &Path, database_url: Option<&str>) -> (std::process::Child, String, String) {
+    let mut command = Command::new(BIN);
+    command
         .args(["serve", "--demo"])
         .current_dir(dir)
         .env_remove("DATABASE_URL")
+        .env_remove("PINGJIA_DATABASE_URL");
+    if let Some(url) = database_url {
+        command.env("PINGJIA_DATABASE_URL", url);
+    }
+    let mut child = command
         .env("PINGJIA_LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -181,6 +187,8 @@ fn serve_demo(dir: &Path) -> (std::process::Child, String, String) {
             base = url.trim().trim_end_matches("/docs").to_owned();
         }
     }
+    // Keep reading: a server whose stdout is closed fails its next line and stops.
+    std::thread::spawn(move || lines.for_each(drop));
     let addr = base.trim_start_matches("http://").to_owned();
     (child, addr, key)
 }
@@ -188,7 +196,7 @@ fn serve_demo(dir: &Path) -> (std::process::Child, String, String) {
 #[test]
 fn serve_demo_prints_a_working_admin_key_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut child, addr, key) = serve_demo(dir.path());
+    let (mut child, addr, key) = serve_demo(dir.path(), None);
     let response = http_get(&addr, "/api/v1/agencies?page_size=100", &key);
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     let body = &response[response.find("\r\n\r\n").expect("body") + 4..];
@@ -248,12 +256,57 @@ fn call(
 /// stored response's invitation is answered, and the survey statistics count exactly
 /// the stored responses. (A killed process leaves the page cache to the kernel, so this
 /// shows that no answer is acknowledged before its commit; surviving power loss rests
-/// on the syncer's flush before the acknowledgement.)
+/// on the flush before the acknowledgement: the syncer's on SQLite, PostgreSQL's own.)
 #[test]
-fn acknowledged_answers_survive_a_kill_9() {
-    use serde_json::json;
+fn acknowledged_answers_survive_a_kill_9_on_sqlite() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut child, addr, key) = serve_demo(dir.path());
+    let url = format!("sqlite://{}", dir.path().join("pingjia.db").display());
+    kill_9_while_answering(dir.path(), None, &url);
+}
+
+/// The same on PostgreSQL, in a database of its own (dropped afterwards), when
+/// `PINGJIA_TEST_POSTGRES_URL` names a server.
+#[test]
+fn acknowledged_answers_survive_a_kill_9_on_postgres() {
+    use sea_orm::ConnectionTrait;
+    use sea_orm::sqlx::ConnectOptions;
+    use sea_orm::sqlx::postgres::PgConnectOptions;
+    let server = match std::env::var("PINGJIA_TEST_POSTGRES_URL") {
+        Ok(server) if !server.is_empty() => server,
+        _ => {
+            eprintln!("PostgreSQL case skipped: PINGJIA_TEST_POSTGRES_URL is not set");
+            return;
+        }
+    };
+    let name = format!("pingjia_kill_{}", std::process::id());
+    let options: PgConnectOptions = server.parse().expect("PostgreSQL URL");
+    let url = options.database(&name).to_url_lossy().to_string();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let admin = runtime
+        .block_on(sea_orm::Database::connect(server.as_str()))
+        .expect("connect to PostgreSQL");
+    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    runtime
+        .block_on(admin.execute_unprepared(&drop))
+        .expect("drop");
+    runtime
+        .block_on(admin.execute_unprepared(&format!("CREATE DATABASE {name}")))
+        .expect("create test database");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outcome = std::panic::catch_unwind(|| kill_9_while_answering(dir.path(), Some(&url), &url));
+    runtime
+        .block_on(admin.execute_unprepared(&drop))
+        .expect("drop");
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Serves `database_url` (the default SQLite file when `None`), answers until it is
+/// killed, then checks through `read_url` what was stored.
+fn kill_9_while_answering(dir: &Path, database_url: Option<&str>, read_url: &str) {
+    use serde_json::json;
+    let (mut child, addr, key) = serve_demo(dir, database_url);
     let admin = Some(key.as_str());
     let ok = |what: &str, (status, body): (u16, serde_json::Value), want: u16| {
         assert_eq!(status, want, "{what}: {body}");
@@ -383,36 +436,77 @@ fn acknowledged_answers_survive_a_kill_9() {
         "the kill came after the last answer: nothing in flight was tested"
     );
 
-    let db = rusqlite::Connection::open(dir.path().join("pingjia.db")).expect("open");
-    let integrity: String = db
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .expect("integrity");
-    assert_eq!(integrity, "ok");
-    let stored: std::collections::HashMap<i64, i64> = db
-        .prepare("SELECT id, invitation_id FROM responses WHERE campaign_id = ?1")
-        .expect("prepare")
-        .query_map([campaign], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows");
+    let stored = stored_after_the_crash(read_url, campaign);
     for (invitation, response) in &acknowledged {
         assert_eq!(
-            stored.get(response),
+            stored.responses.get(response),
             Some(invitation),
             "acknowledged response {response} lost"
         );
     }
-    let count = |sql: &str| -> i64 { db.query_row(sql, [campaign], |r| r.get(0)).expect(sql) };
-    let answered =
-        count("SELECT COUNT(*) FROM invitations WHERE campaign_id = ?1 AND status = 'answered'");
-    assert_eq!(answered, stored.len() as i64, "claims and responses differ");
-    let counted = count(
-        "SELECT COALESCE(SUM(n), 0) FROM survey_stats WHERE campaign_id = ?1 \
-         AND dimension = 'overall_index'",
-    );
-    assert_eq!(
-        counted,
-        stored.len() as i64,
-        "statistics and responses differ"
-    );
+    let n = stored.responses.len() as i64;
+    assert_eq!(stored.answered, n, "claims and responses differ");
+    assert_eq!(stored.counted, n, "statistics and responses differ");
+}
+
+/// What a campaign has in the database: its responses (id → invitation), its
+/// answered invitations, and the respondents its statistics count.
+struct Stored {
+    responses: std::collections::HashMap<i64, i64>,
+    answered: i64,
+    counted: i64,
+}
+
+/// Reads [`Stored`] through a connection of its own; on SQLite first checks the file.
+fn stored_after_the_crash(url: &str, campaign: i64) -> Stored {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let db = sea_orm::Database::connect(url).await.expect("reopen");
+        let backend = db.get_database_backend();
+        let rows = |sql: String| {
+            let db = &db;
+            async move {
+                db.query_all_raw(Statement::from_string(backend, sql))
+                    .await
+                    .expect("query")
+            }
+        };
+        if backend == DatabaseBackend::Sqlite {
+            let check = rows("PRAGMA integrity_check".into()).await;
+            let ok: String = check[0].try_get_by_index(0).expect("integrity");
+            assert_eq!(ok, "ok");
+        }
+        let responses = rows(format!(
+            "SELECT id, invitation_id FROM responses WHERE campaign_id = {campaign}"
+        ))
+        .await
+        .iter()
+        .map(|r| {
+            let id: i64 = r.try_get_by_index(0).expect("id");
+            let invitation: i64 = r.try_get_by_index(1).expect("invitation");
+            (id, invitation)
+        })
+        .collect();
+        let count = |sql: String| {
+            let rows = rows(sql);
+            async move {
+                let r = rows.await;
+                r[0].try_get_by_index::<i64>(0).expect("count")
+            }
+        };
+        Stored {
+            responses,
+            answered: count(format!(
+                "SELECT COUNT(*) FROM invitations WHERE campaign_id = {campaign} \
+                 AND status = 'answered'"
+            ))
+            .await,
+            counted: count(format!(
+                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM survey_stats \
+                 WHERE campaign_id = {campaign} AND dimension = 'overall_index'"
+            ))
+            .await,
+        }
+    })
 }
