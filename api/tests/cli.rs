@@ -140,18 +140,6 @@ fn unknown_config_keys_are_warned_about() {
     assert!(!err.contains("max_connections"), "{err}");
 }
 
-fn http_get(addr: &str, path: &str, key: &str) -> String {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    response
-}
-
 /// `pingjia serve --demo` in `dir` on a free loopback port, on `database_url` or the
 /// default SQLite file: the child, its address and the admin key it printed.
 fn serve_demo(dir: &Path, database_url: Option<&str>) -> (std::process::Child, String, String) {
@@ -197,10 +185,15 @@ fn serve_demo(dir: &Path, database_url: Option<&str>) -> (std::process::Child, S
 fn serve_demo_prints_a_working_admin_key_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut child, addr, key) = serve_demo(dir.path(), None);
-    let response = http_get(&addr, "/api/v1/agencies?page_size=100", &key);
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    let body = &response[response.find("\r\n\r\n").expect("body") + 4..];
-    let json: serde_json::Value = serde_json::from_str(body).expect("JSON");
+    let (status, json) = call(
+        &addr,
+        "GET",
+        "/api/v1/agencies?page_size=100",
+        Some(&key),
+        &serde_json::Value::Null,
+    )
+    .expect("agencies");
+    assert_eq!(status, 200, "{json}");
     assert_eq!(json["total"], 12);
 
     let killed = Command::new("kill")
@@ -219,8 +212,9 @@ fn serve_demo_prints_a_working_admin_key_and_stops_on_sigterm() {
     assert!(status.success(), "clean exit after SIGTERM: {status}");
 }
 
-/// One request on a connection of its own: the status and the JSON body (`Null` when
-/// empty). An error means the server could not be reached or hung up.
+/// One request on a connection of its own, with `body` unless it is `Null`: the status
+/// and the JSON body (`Null` when empty). An error means the server could not be
+/// reached or hung up.
 fn call(
     addr: &str,
     method: &str,
@@ -229,7 +223,11 @@ fn call(
     body: &serde_json::Value,
 ) -> std::io::Result<(u16, serde_json::Value)> {
     let mut stream = TcpStream::connect(addr)?;
-    let body = body.to_string();
+    let body = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
     let auth = key.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
     write!(
         stream,
