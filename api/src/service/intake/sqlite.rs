@@ -507,24 +507,6 @@ mod tests {
         sums
     }
 
-    /// A rolled-back insert leaves its row id in the writer's cache while SQLite hands
-    /// the id to the next new cell: adding by id must not touch that other cell.
-    #[test]
-    fn a_stale_cell_id_after_a_rollback_does_not_add_to_another_cell() -> anyhow::Result<()> {
-        let dir = tempfile::tempdir()?;
-        let direct = stats_database(dir.path())?;
-        direct.begin()?.record(one(cell(1)))?; // dropped: rolled back
-        let txn = direct.begin()?;
-        txn.record(one(cell(2)))?;
-        txn.commit()?;
-        let txn = direct.begin()?;
-        txn.record(one(cell(1)))?;
-        txn.record(one(cell(2)))?;
-        txn.commit()?;
-        assert_eq!(stats_rows(&direct)?, vec![(1, 1, 75.0), (2, 2, 150.0)]);
-        Ok(())
-    }
-
     /// A database of only the statistics table, and the writer's connection to it.
     fn stats_database(dir: &Path) -> anyhow::Result<Direct> {
         let path = dir.join("s.db");
@@ -553,6 +535,31 @@ mod tests {
             .collect::<Result<_, _>>()?)
     }
 
+    /// Leaves the writer's cache holding a stale id for cell 1 that SQLite has given
+    /// to cell 2: cell 1's first insert is rolled back, then cell 2 is stored.
+    fn stale_id_of_cell_1_given_to_cell_2(direct: &Direct) -> anyhow::Result<()> {
+        direct.begin()?.record(one(cell(1)))?; // dropped: rolled back
+        let txn = direct.begin()?;
+        txn.record(one(cell(2)))?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// A rolled-back insert leaves its row id in the writer's cache while SQLite hands
+    /// the id to the next new cell: adding by id must not touch that other cell.
+    #[test]
+    fn a_stale_cell_id_after_a_rollback_does_not_add_to_another_cell() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let direct = stats_database(dir.path())?;
+        stale_id_of_cell_1_given_to_cell_2(&direct)?;
+        let txn = direct.begin()?;
+        txn.record(one(cell(1)))?;
+        txn.record(one(cell(2)))?;
+        txn.commit()?;
+        assert_eq!(stats_rows(&direct)?, vec![(1, 1, 75.0), (2, 2, 150.0)]);
+        Ok(())
+    }
+
     /// The same, with both cells in one call: the stale id then equals the other cell's,
     /// and each cell is added to once.
     #[test]
@@ -560,10 +567,7 @@ mod tests {
     -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let direct = stats_database(dir.path())?;
-        direct.begin()?.record(one(cell(1)))?; // dropped: rolled back
-        let txn = direct.begin()?;
-        txn.record(one(cell(2)))?;
-        txn.commit()?;
+        stale_id_of_cell_1_given_to_cell_2(&direct)?;
         let mut both = one(cell(1));
         both.extend(one(cell(2)));
         let txn = direct.begin()?;
