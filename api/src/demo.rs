@@ -8,7 +8,8 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use crate::domain::{AgencyDomain, RegionLevel, Uscc};
 use crate::service::{
-    Actor, ServiceError, agencies, campaigns, enterprises, officers, questionnaires, regions,
+    Actor, ServiceError, agencies, campaigns, cases, enterprises, officers, questionnaires,
+    regions, surveys,
 };
 use crate::store::{campaign, region};
 
@@ -219,6 +220,39 @@ pub async fn open_campaign(
     .await?;
     campaigns::transition(db, &actor, created.id, campaigns::OPEN).await?;
     Ok(created)
+}
+
+/// `count` general-procedure penalty cases decided today across the 12 demo agencies
+/// (case numbers `{label}-0`…), an open invitation campaign named `label`, and its
+/// invitations: one per case. For benchmarks and tests of answering at volume.
+pub async fn invited_cases(
+    db: &DatabaseConnection,
+    count: usize,
+    label: &str,
+) -> Result<(campaign::Model, Vec<surveys::IssuedInvitation>), ServiceError> {
+    let actor = Actor::cli();
+    let today = chrono::Utc::now().date_naive();
+    for start in (0..count).step_by(cases::MAX_BATCH) {
+        let batch = (start..(start + cases::MAX_BATCH).min(count))
+            .map(|i| cases::NewCase {
+                agency_id: 1 + (i % 12) as i64,
+                case_number: format!("{label}-{i}"),
+                kind: "penalty".into(),
+                procedure: "general".into(),
+                enterprise_uscc: None,
+                officer_ids: Vec::new(),
+                decision_date: today,
+                hearing_held: false,
+                complaint_sourced: false,
+                officer_complained: false,
+                decision_overturned: false,
+            })
+            .collect();
+        cases::ingest(db, &actor, batch).await?;
+    }
+    let campaign = open_campaign(db, label, "invitation").await?;
+    let generated = surveys::generate_invitations(db, &actor, campaign.id, |_| {}, Some(1)).await?;
+    Ok((campaign, generated.issued))
 }
 
 /// A fresh SQLite file in `dir`, migrated, with the demo registry loaded, and a

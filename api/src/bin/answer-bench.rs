@@ -15,8 +15,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use pingjia_api::service::{Actor, cases, surveys};
+use pingjia_api::service::surveys;
 use pingjia_api::{demo, startup};
 use poem::{EndpointExt, Route, handler, post, web::Json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -201,39 +200,13 @@ async fn main() -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     let dir = tempfile::tempdir()?;
     let (config, conn) = demo::scratch_database(dir.path()).await?;
-    let actor = Actor::cli();
-    let today = Utc::now().date_naive();
-    for start in (0..answers).step_by(cases::MAX_BATCH) {
-        let batch = (start..(start + cases::MAX_BATCH).min(answers))
-            .map(|i| cases::NewCase {
-                agency_id: 1 + (i % 12) as i64,
-                case_number: format!("BENCH-{i}"),
-                kind: "penalty".into(),
-                procedure: "general".into(),
-                enterprise_uscc: None,
-                officer_ids: Vec::new(),
-                decision_date: today,
-                hearing_held: false,
-                complaint_sourced: false,
-                officer_complained: false,
-                decision_overturned: false,
-            })
-            .collect();
-        cases::ingest(&conn, &actor, batch)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-    }
-    let campaign = demo::open_campaign(&conn, "benchmark", "invitation")
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let generated = surveys::generate_invitations(&conn, &actor, campaign.id, |_| {}, Some(1))
+    let (_, issued) = demo::invited_cases(&conn, answers, "BENCH")
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let body = serde_json::json!({"answers": {"attitude": 4, "credentials": true, "rights": true, "procedure": 4,
         "fairness": 5, "integrity": false, "burden": 4, "guidance": 4, "overall": 5}, "duration_secs": 95})
     .to_string();
-    let requests: Vec<(String, String)> = generated
-        .issued
+    let requests: Vec<(String, String)> = issued
         .iter()
         .map(|i| {
             (
@@ -257,7 +230,7 @@ async fn main() -> anyhow::Result<()> {
                 .cloned()
                 .unwrap_or_default();
         let mut shares: Vec<Vec<String>> = (0..connections).map(|_| Vec::new()).collect();
-        for (i, inv) in generated.issued.iter().enumerate() {
+        for (i, inv) in issued.iter().enumerate() {
             shares[i % connections].push(inv.token.clone());
         }
         let cpu = thread_cpu();
@@ -285,7 +258,7 @@ async fn main() -> anyhow::Result<()> {
         }
         let secs = started.elapsed().as_secs_f64();
         report(&mut out, "writer alone (no HTTP)", secs, all)?;
-        cpu_report(&mut out, &cpu, &thread_cpu(), secs, generated.issued.len())?;
+        cpu_report(&mut out, &cpu, &thread_cpu(), secs, issued.len())?;
         return Ok(());
     }
 

@@ -507,14 +507,17 @@ impl Txn<'_> {
         first: &HashMap<&str, usize, foldhash::fast::RandomState>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Claimed>, DbErr> {
+        // Each claim sets one channel: the sheets go by channel.
+        let mut by_channel: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (hash, index) in first {
+            by_channel
+                .entry(subs[*index].channel.as_str())
+                .or_default()
+                .push(hash);
+        }
         match self {
-            Txn::Orm(txn) => claim(txn, subs, first, now).await,
-            Txn::Direct(txn) => txn.claim(
-                first
-                    .iter()
-                    .map(|(hash, i)| (*hash, subs[*i].channel.as_str())),
-                now,
-            ),
+            Txn::Orm(txn) => claim(txn, by_channel, first.len(), now).await,
+            Txn::Direct(txn) => txn.claim(by_channel, now),
         }
     }
 
@@ -551,22 +554,16 @@ impl Txn<'_> {
     }
 }
 
-/// Claims the pending, unexpired invitations of open campaigns among the group's
-/// first sheets, one statement per channel; returns what the answers need.
+/// Claims the pending, unexpired invitations of open campaigns among the token hashes
+/// of each channel (`sheets` of them in all), one statement per channel; returns what
+/// the answers need.
 async fn claim(
     txn: &DatabaseTransaction,
-    subs: &[Submission],
-    first: &HashMap<&str, usize, foldhash::fast::RandomState>,
+    by_channel: BTreeMap<&str, Vec<&str>>,
+    sheets: usize,
     now: DateTime<Utc>,
 ) -> Result<Vec<Claimed>, DbErr> {
-    let mut by_channel: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (hash, index) in first {
-        by_channel
-            .entry(subs[*index].channel.as_str())
-            .or_default()
-            .push(hash);
-    }
-    let mut claimed = Vec::with_capacity(first.len());
+    let mut claimed = Vec::with_capacity(sheets);
     for (channel, hashes) in by_channel {
         // A correlated EXISTS, not `campaign_id IN (…)`: with an IN the planner may
         // prefer the campaign index over the token index and scan the whole campaign.

@@ -325,18 +325,14 @@ pub(super) struct Txn<'c> {
 }
 
 impl Txn<'_> {
-    /// Claims the invitations of `(token hash, channel)` pairs that can take an answer,
-    /// one statement per channel and chunk.
-    pub(super) fn claim<'h>(
+    /// Claims the invitations that can take an answer among the token hashes of each
+    /// channel, one statement per channel and chunk.
+    pub(super) fn claim(
         &self,
-        sheets: impl Iterator<Item = (&'h str, &'h str)>,
+        by_channel: BTreeMap<&str, Vec<&str>>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Claimed>, DbErr> {
         let now = timestamp(now);
-        let mut by_channel: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for (hash, channel) in sheets {
-            by_channel.entry(channel).or_default().push(hash);
-        }
         let mut claimed = Vec::new();
         for (channel, hashes) in by_channel {
             for chunk in chunks(&hashes) {
@@ -593,40 +589,16 @@ mod tests {
     async fn groups_longer_than_a_statement_claim_and_store_each_row_once() -> anyhow::Result<()> {
         use secrecy::ExposeSecret;
 
-        use crate::service::{Actor, cases, surveys};
         let dir = tempfile::tempdir()?;
         let (config, db) = crate::demo::scratch_database(dir.path()).await?;
-        let actor = Actor::cli();
-        let today = Utc::now().date_naive();
-        let new = (0..101)
-            .map(|i| cases::NewCase {
-                agency_id: 1 + i % 12,
-                case_number: format!("CHUNK-{i}"),
-                kind: "penalty".into(),
-                procedure: "general".into(),
-                enterprise_uscc: None,
-                officer_ids: Vec::new(),
-                decision_date: today,
-                hearing_held: false,
-                complaint_sourced: false,
-                officer_complained: false,
-                decision_overturned: false,
-            })
-            .collect();
         let fail = |e: ServiceError| anyhow::anyhow!("{e}");
-        cases::ingest(&db, &actor, new).await.map_err(fail)?;
-        let campaign = crate::demo::open_campaign(&db, "chunks", "invitation")
+        let (campaign, issued) = crate::demo::invited_cases(&db, 101, "CHUNK")
             .await
             .map_err(fail)?;
-        let issued = surveys::generate_invitations(&db, &actor, campaign.id, |_| {}, Some(1))
-            .await
-            .map_err(fail)?
-            .issued;
         assert_eq!(issued.len(), 101);
         let sheets = || {
-            issued
-                .iter()
-                .map(|i| (i.invitation.token_hash.as_str(), "link"))
+            let hashes = issued.iter().map(|i| i.invitation.token_hash.as_str());
+            BTreeMap::from([("link", hashes.collect())])
         };
 
         let direct = Direct::open(config.database_url.expose_secret(), Duration::from_secs(5))?;
