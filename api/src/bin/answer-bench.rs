@@ -101,46 +101,71 @@ async fn load(
     Ok((started.elapsed().as_secs_f64(), all))
 }
 
-/// CPU seconds used so far by each of this process's threads, by thread id, with the
-/// thread's name (from `/proc/self/task/*/stat`; Linux's USER_HZ is 100).
-fn thread_cpu() -> HashMap<u64, (String, f64)> {
-    let mut threads = HashMap::new();
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return threads;
-    };
-    for task in tasks.flatten() {
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
-            continue;
-        };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let name = stat[open + 1..close].to_owned();
-        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        let id = task.file_name().to_string_lossy().parse().unwrap_or(0);
-        threads.insert(id, (name, (ticks(11) + ticks(12)) / 100.0));
-    }
-    threads
+/// CPU time so far: this process's threads, by thread id with the thread's name (from
+/// `/proc/self/task/*/stat`), and the whole machine's, by kind (from `/proc/stat`).
+/// Linux's USER_HZ is 100.
+struct CpuSample {
+    threads: HashMap<u64, (String, f64)>,
+    /// Seconds of user, nice, system, idle, iowait, irq, softirq and steal time,
+    /// summed over the cores.
+    machine: [f64; 8],
 }
 
-/// How busy the CPU was between two [`thread_cpu`] readings `secs` apart: cores used
-/// in all and by each kind of thread (tokio's workers counted together).
+/// Field `i` of a whitespace-separated `/proc` line, as seconds.
+fn ticks(fields: &[&str], i: usize) -> f64 {
+    fields
+        .get(i)
+        .and_then(|f| f.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 100.0
+}
+
+impl CpuSample {
+    fn now() -> Self {
+        let mut threads = HashMap::new();
+        for task in std::fs::read_dir("/proc/self/task")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+                continue;
+            };
+            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+                continue;
+            };
+            let name = stat[open + 1..close].to_owned();
+            let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+            let id = task.file_name().to_string_lossy().parse().unwrap_or(0);
+            threads.insert(id, (name, ticks(&fields, 11) + ticks(&fields, 12)));
+        }
+        let mut machine = [0.0; 8];
+        if let Some(line) = std::fs::read_to_string("/proc/stat")
+            .ok()
+            .and_then(|s| s.lines().next().map(str::to_owned))
+        {
+            let fields: Vec<&str> = line.split_whitespace().skip(1).collect();
+            for (i, m) in machine.iter_mut().enumerate() {
+                *m = ticks(&fields, i);
+            }
+        }
+        Self { threads, machine }
+    }
+}
+
+/// How busy the CPU was between two samples `secs` apart: cores this process used in
+/// all and by each kind of thread (tokio's workers counted together), then the whole
+/// machine's cores by kind of time.
 fn cpu_report(
     out: &mut impl Write,
-    before: &HashMap<u64, (String, f64)>,
-    after: &HashMap<u64, (String, f64)>,
+    before: &CpuSample,
+    after: &CpuSample,
     secs: f64,
     requests: usize,
 ) -> anyhow::Result<()> {
     let mut by_name: BTreeMap<String, f64> = BTreeMap::new();
-    for (id, (name, cpu)) in after {
-        let earlier = before.get(id).map_or(0.0, |(_, c)| *c);
+    for (id, (name, cpu)) in &after.threads {
+        let earlier = before.threads.get(id).map_or(0.0, |(_, c)| *c);
         *by_name.entry(name.clone()).or_default() += (cpu - earlier) / secs;
     }
     let total: f64 = by_name.values().sum();
@@ -156,6 +181,17 @@ fn cpu_report(
         total * secs / requests as f64 * 1e6,
         parts.join(", ")
     )?;
+    let kinds = [
+        "user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal",
+    ];
+    let machine: Vec<String> = kinds
+        .iter()
+        .zip(after.machine.iter().zip(before.machine))
+        .map(|(kind, (a, b))| (kind, (a - b) / secs))
+        .filter(|(_, cores)| *cores >= 0.005)
+        .map(|(kind, cores)| format!("{kind} {cores:.2}"))
+        .collect();
+    writeln!(out, "{:<28} cores: {}", "  machine", machine.join(", "))?;
     Ok(())
 }
 
@@ -233,7 +269,7 @@ async fn main() -> anyhow::Result<()> {
         for (i, inv) in issued.iter().enumerate() {
             shares[i % connections].push(inv.token.clone());
         }
-        let cpu = thread_cpu();
+        let cpu = CpuSample::now();
         let started = Instant::now();
         let tasks: Vec<_> = shares
             .into_iter()
@@ -258,7 +294,7 @@ async fn main() -> anyhow::Result<()> {
         }
         let secs = started.elapsed().as_secs_f64();
         report(&mut out, "writer alone (no HTTP)", secs, all)?;
-        cpu_report(&mut out, &cpu, &thread_cpu(), secs, issued.len())?;
+        cpu_report(&mut out, &cpu, &CpuSample::now(), secs, issued.len())?;
         return Ok(());
     }
 
@@ -267,20 +303,20 @@ async fn main() -> anyhow::Result<()> {
         config.body_limit_bytes,
     ))
     .await?;
-    let cpu = thread_cpu();
+    let cpu = CpuSample::now();
     let (secs, latencies) = load(addr, requests, connections).await?;
     let rate = report(&mut out, "answers (SQLite, durable)", secs, latencies)?;
-    cpu_report(&mut out, &cpu, &thread_cpu(), secs, answers)?;
+    cpu_report(&mut out, &cpu, &CpuSample::now(), secs, answers)?;
 
     let echo_addr =
         startup::spawn_on_loopback(Route::new().at("/echo", post(echo)).boxed()).await?;
     let echo_requests = (0..answers)
         .map(|_| ("/echo".to_owned(), body.clone()))
         .collect();
-    let cpu = thread_cpu();
+    let cpu = CpuSample::now();
     let (secs, latencies) = load(echo_addr, echo_requests, connections).await?;
     let ceiling = report(&mut out, "poem JSON echo (ceiling)", secs, latencies)?;
-    cpu_report(&mut out, &cpu, &thread_cpu(), secs, answers)?;
+    cpu_report(&mut out, &cpu, &CpuSample::now(), secs, answers)?;
     writeln!(
         out,
         "answers / echo ceiling = {:.1}%",

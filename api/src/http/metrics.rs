@@ -72,35 +72,71 @@ impl Metrics {
 /// labels stay few and carry no identifiers.
 #[derive(Debug, Clone, Default)]
 pub struct RouteTemplates {
-    /// Each template's segments and its label, most literal segments first, so the
-    /// first match is the best one.
-    templates: Vec<(Vec<String>, std::sync::Arc<str>)>,
+    /// Templates by their number of segments; within each, most literal segments
+    /// first, so the first match is the best one.
+    by_length: Vec<Vec<Template>>,
 }
+
+/// One template's segments (`None` for a `{param}`) and its label.
+#[derive(Debug, Clone)]
+struct Template {
+    segments: Vec<Option<String>>,
+    label: std::sync::Arc<str>,
+}
+
+/// The most segments a path is matched on; longer paths are `unmatched`.
+const MAX_SEGMENTS: usize = 16;
 
 impl RouteTemplates {
     pub fn new<I: IntoIterator<Item = String>>(paths: I) -> Self {
-        let mut templates: Vec<(Vec<String>, std::sync::Arc<str>)> = paths
-            .into_iter()
-            .map(|p| (p.split('/').map(str::to_owned).collect(), p.into()))
-            .collect();
-        let literal = |t: &[String]| t.iter().filter(|s| !s.starts_with('{')).count();
-        templates.sort_by_key(|(t, _)| std::cmp::Reverse(literal(t)));
-        Self { templates }
+        let mut by_length: Vec<Vec<Template>> = Vec::new();
+        for path in paths {
+            let segments: Vec<Option<String>> = path
+                .split('/')
+                .map(|s| (!s.starts_with('{')).then(|| s.to_owned()))
+                .collect();
+            if segments.len() > MAX_SEGMENTS {
+                continue;
+            }
+            if by_length.len() <= segments.len() {
+                by_length.resize(segments.len() + 1, Vec::new());
+            }
+            by_length[segments.len()].push(Template {
+                segments,
+                label: path.into(),
+            });
+        }
+        for templates in &mut by_length {
+            templates.sort_by_key(|t| std::cmp::Reverse(t.segments.iter().flatten().count()));
+        }
+        Self { by_length }
     }
 
     /// The best-matching template (most literal segments), or `unmatched`. Called on
-    /// every request: no allocation.
+    /// every request: the path is split once, only templates of its length are tried,
+    /// and nothing is allocated.
     pub fn label(&self, path: &str) -> std::sync::Arc<str> {
-        let segments = path.split('/').count();
-        self.templates
-            .iter()
-            .find(|(t, _)| {
-                t.len() == segments
-                    && t.iter()
-                        .zip(path.split('/'))
-                        .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()))
+        let mut parts = [""; MAX_SEGMENTS];
+        let mut count = 0;
+        for part in path.split('/') {
+            if count == MAX_SEGMENTS {
+                return "unmatched".into();
+            }
+            parts[count] = part;
+            count += 1;
+        }
+        let parts = &parts[..count];
+        self.by_length
+            .get(count)
+            .into_iter()
+            .flatten()
+            .find(|t| {
+                t.segments.iter().zip(parts).all(|(t, s)| match t {
+                    Some(literal) => literal == s,
+                    None => !s.is_empty(),
+                })
             })
-            .map_or_else(|| "unmatched".into(), |(_, label)| label.clone())
+            .map_or_else(|| "unmatched".into(), |t| t.label.clone())
     }
 }
 
@@ -120,5 +156,7 @@ mod tests {
         assert_eq!(&*t.label("/b"), "/b");
         assert_eq!(&*t.label("/nope"), "unmatched");
         assert_eq!(&*t.label("/a/"), "unmatched");
+        assert_eq!(&*t.label("/a/7/x"), "unmatched");
+        assert_eq!(&*t.label(&"/a".repeat(40)), "unmatched");
     }
 }
