@@ -62,8 +62,13 @@ impl AppState {
 
     /// Builds the state and starts the answer writer.
     pub async fn new(db: DatabaseConnection, config: &Config) -> anyhow::Result<Self> {
+        let intake = Intake::start(config).await?;
+        let metrics = Metrics::new();
+        for collector in intake.metrics().collectors() {
+            metrics.register(collector);
+        }
         Ok(Self {
-            intake: Intake::start(config).await?,
+            intake,
             contacts: config.contact_cipher()?,
             calendar: {
                 let shared = SharedCalendar::new(WorkCalendar::official());
@@ -73,7 +78,7 @@ impl AppState {
                 shared
             },
             db,
-            metrics: Metrics::new(),
+            metrics,
             auth_failure_limit: Limit {
                 max: config.auth_failures_per_window,
                 window_secs: config.auth_failure_window_secs.max(1),

@@ -1,7 +1,8 @@
 //! Health, readiness, metrics, docs and the spec endpoint.
 
-use pingjia_tests::for_each_backend;
+use pingjia_tests::{Backend, for_each_backend};
 use poem::http::Method;
+use serde_json::json;
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_ok() {
@@ -50,6 +51,62 @@ async fn metrics_count_requests_by_route_template_and_status() {
         assert!(text.contains(r#"route="unmatched",status="404"} 1"#), "{text}");
         assert!(text.contains("pingjia_http_request_duration_seconds_bucket"), "{text}");
         assert!(!text.contains("4242"), "identifiers never become labels");
+    })
+    .await;
+}
+
+/// The value of an unlabelled series in a Prometheus exposition.
+fn series(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
+}
+
+#[tokio::test]
+async fn metrics_show_where_answers_wait_on_the_way_to_the_disk() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let (_, issued) = pingjia_api::demo::invited_cases(&app.db, 3, "METRICS")
+            .await
+            .expect("invitations");
+        let answers = json!({"answers": {"attitude": 4, "credentials": true, "rights": true,
+            "procedure": 4, "fairness": 5, "integrity": false, "burden": 4, "guidance": 4,
+            "overall": 5}, "duration_secs": 95});
+        let path = |token: &str| format!("/api/v1/public/invitations/{token}/responses");
+        for inv in &issued {
+            app.call(Method::POST, &path(&inv.token), None, Some(answers.clone()))
+                .await
+                .expect(201);
+        }
+        app.call(Method::POST, &path(&issued[0].token), None, Some(answers))
+            .await
+            .expect_error(409, "invitation_used");
+
+        let text = app
+            .call(Method::GET, "/metrics", None, None)
+            .await
+            .expect(200)
+            .text;
+        // Every submission, refused or not, waited in the queue and went through a group.
+        assert_eq!(series(&text, "pingjia_answer_submit_seconds_count"), 4.0);
+        assert_eq!(series(&text, "pingjia_answer_queued_seconds_count"), 4.0);
+        assert_eq!(series(&text, "pingjia_answer_group_size_sum"), 4.0);
+        let groups = series(&text, "pingjia_answer_group_seconds_count");
+        assert_eq!(groups, series(&text, "pingjia_answer_group_size_count"));
+        assert!((1.0..=4.0).contains(&groups), "{groups} groups");
+        // Only SQLite's commits wait for a separate flush of the log.
+        let flushed = series(&text, "pingjia_answer_flush_seconds_count");
+        match app.backend {
+            Backend::Sqlite => assert_eq!(flushed, groups),
+            Backend::Postgres => assert_eq!(flushed, 0.0),
+        }
+        let submit = series(&text, "pingjia_answer_submit_seconds_sum");
+        let stages = series(&text, "pingjia_answer_queued_seconds_sum")
+            + series(&text, "pingjia_answer_group_seconds_sum");
+        assert!(
+            submit > 0.0 && stages > 0.0,
+            "submit {submit}, stages {stages}"
+        );
     })
     .await;
 }

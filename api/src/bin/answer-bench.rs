@@ -195,6 +195,26 @@ fn cpu_report(
     Ok(())
 }
 
+/// Where the answers waited, from the writer's histograms: mean milliseconds per stage.
+fn stage_report(
+    out: &mut impl Write,
+    metrics: &pingjia_api::service::intake::IntakeMetrics,
+) -> anyhow::Result<()> {
+    let mean =
+        |h: &prometheus::Histogram| h.get_sample_sum() / (h.get_sample_count().max(1) as f64);
+    writeln!(
+        out,
+        "{:<28} queued {:.2} ms, group {:.2} ms ({:.1} answers), commit to reply {:.2} ms; submit {:.2} ms in all",
+        "  writer stages (mean)",
+        mean(&metrics.queued) * 1e3,
+        mean(&metrics.group) * 1e3,
+        mean(&metrics.group_size),
+        mean(&metrics.flush) * 1e3,
+        mean(&metrics.submit) * 1e3,
+    )?;
+    Ok(())
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i].as_secs_f64() * 1e3
@@ -295,18 +315,18 @@ async fn main() -> anyhow::Result<()> {
         let secs = started.elapsed().as_secs_f64();
         report(&mut out, "writer alone (no HTTP)", secs, all)?;
         cpu_report(&mut out, &cpu, &CpuSample::now(), secs, issued.len())?;
+        stage_report(&mut out, intake.metrics())?;
         return Ok(());
     }
 
-    let addr = startup::spawn_on_loopback(startup::app(
-        startup::AppState::new(conn.clone(), &config).await?,
-        config.body_limit_bytes,
-    ))
-    .await?;
+    let state = startup::AppState::new(conn.clone(), &config).await?;
+    let intake = state.intake.clone();
+    let addr = startup::spawn_on_loopback(startup::app(state, config.body_limit_bytes)).await?;
     let cpu = CpuSample::now();
     let (secs, latencies) = load(addr, requests, connections).await?;
     let rate = report(&mut out, "answers (SQLite, durable)", secs, latencies)?;
     cpu_report(&mut out, &cpu, &CpuSample::now(), secs, answers)?;
+    stage_report(&mut out, intake.metrics())?;
 
     let echo_addr =
         startup::spawn_on_loopback(Route::new().at("/echo", post(echo)).boxed()).await?;

@@ -51,6 +51,13 @@ impl Metrics {
         }
     }
 
+    /// Adds metrics kept elsewhere (the answer writer's) to the exposition.
+    pub fn register(&self, collector: Box<dyn prometheus::core::Collector>) {
+        if let Err(e) = self.registry.register(collector) {
+            tracing::error!(error = %e, "metric not registered");
+        }
+    }
+
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let status = status.to_string();
         let labels = [method, route, status.as_str()];

@@ -30,12 +30,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use prometheus::{Histogram, HistogramOpts};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     DbErr, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter, QueryTrait,
     TransactionTrait,
 };
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 use super::ServiceError;
@@ -76,7 +78,8 @@ pub struct Receipt {
 }
 
 type Outcome = Result<Receipt, ServiceError>;
-type Job = (Submission, oneshot::Sender<Outcome>);
+/// A submission, where its outcome goes, and when it was queued.
+type Job = (Submission, oneshot::Sender<Outcome>, Instant);
 type Versions = Arc<Mutex<HashMap<i64, Arc<Version>>>>;
 
 /// Handle to the app's answer writer and its cache of published questionnaire
@@ -86,6 +89,71 @@ type Versions = Arc<Mutex<HashMap<i64, Arc<Version>>>>;
 pub struct Intake {
     queue: mpsc::Sender<Job>,
     versions: Versions,
+    metrics: IntakeMetrics,
+}
+
+/// Where answers spend their time on the way to the disk (Prometheus histograms), so
+/// an operator can tell a busy writer from a slow disk: an answer waits in the queue
+/// for its group, the group's transaction runs, and (on SQLite) the log is flushed
+/// before the submitter is answered.
+#[derive(Clone)]
+pub struct IntakeMetrics {
+    /// Seconds an answer waited in the queue before its group began.
+    pub queued: Histogram,
+    /// Answers per group transaction.
+    pub group_size: Histogram,
+    /// Seconds a group's transaction took, claim to commit.
+    pub group: Histogram,
+    /// Seconds from a group's commit until its log was flushed and its submitters
+    /// answered (SQLite; a PostgreSQL commit is durable when it returns).
+    pub flush: Histogram,
+    /// Seconds from submission to outcome, as the submitter waited.
+    pub submit: Histogram,
+}
+
+impl IntakeMetrics {
+    fn new() -> Self {
+        let seconds = |name: &str, help: &str| {
+            Histogram::with_opts(HistogramOpts::new(name, help).buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]))
+            .expect("static metric definition")
+        };
+        Self {
+            queued: seconds(
+                "pingjia_answer_queued_seconds",
+                "Time an answer waited for its group to begin",
+            ),
+            group_size: Histogram::with_opts(
+                HistogramOpts::new("pingjia_answer_group_size", "Answers per group commit")
+                    .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
+            )
+            .expect("static metric definition"),
+            group: seconds(
+                "pingjia_answer_group_seconds",
+                "Time a group's transaction took, claim to commit",
+            ),
+            flush: seconds(
+                "pingjia_answer_flush_seconds",
+                "Time from a group's commit until its log was on the disk and its submitters answered",
+            ),
+            submit: seconds(
+                "pingjia_answer_submit_seconds",
+                "Time from submission to outcome",
+            ),
+        }
+    }
+
+    /// Every histogram, for registering with the app's registry.
+    pub fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 5] {
+        [
+            Box::new(self.queued.clone()),
+            Box::new(self.group_size.clone()),
+            Box::new(self.group.clone()),
+            Box::new(self.flush.clone()),
+            Box::new(self.submit.clone()),
+        ]
+    }
 }
 
 impl Intake {
@@ -96,11 +164,12 @@ impl Intake {
     pub async fn start(config: &Config) -> anyhow::Result<Self> {
         let (queue, jobs) = mpsc::channel(4 * MAX_GROUP);
         let versions = Versions::default();
+        let metrics = IntakeMetrics::new();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         let (opened, open) = oneshot::channel();
-        let (config, cache) = (config.clone(), versions.clone());
+        let (config, cache, timings) = (config.clone(), versions.clone(), metrics.clone());
         std::thread::Builder::new()
             .name("answer-writer".into())
             .spawn(move || {
@@ -108,7 +177,7 @@ impl Intake {
                     match open_writer(&config).await {
                         Ok((db, direct)) => {
                             let _ = opened.send(Ok(()));
-                            run(&db, direct.as_ref(), cache, jobs).await;
+                            run(&db, direct.as_ref(), cache, &timings, jobs).await;
                             if let Err(e) = db.close().await {
                                 tracing::warn!(error = %e, "closing the answer writer's connection");
                             }
@@ -121,7 +190,11 @@ impl Intake {
             })?;
         open.await
             .map_err(|_| anyhow::anyhow!("the answer writer did not start"))??;
-        Ok(Self { queue, versions })
+        Ok(Self {
+            queue,
+            versions,
+            metrics,
+        })
     }
 
     /// Stores one answer sheet; returns once it is durable, or why it was refused
@@ -129,13 +202,23 @@ impl Intake {
     /// the questions the answers break).
     pub async fn submit(&self, submission: Submission) -> Outcome {
         let (reply, outcome) = oneshot::channel();
+        let submitted = Instant::now();
         self.queue
-            .send((submission, reply))
+            .send((submission, reply, submitted))
             .await
             .map_err(|_| anyhow::anyhow!("the answer writer has stopped"))?;
-        outcome
+        let outcome = outcome
             .await
-            .map_err(|_| anyhow::anyhow!("the answer writer stopped before answering"))?
+            .map_err(|_| anyhow::anyhow!("the answer writer stopped before answering"))?;
+        self.metrics
+            .submit
+            .observe(submitted.elapsed().as_secs_f64());
+        outcome
+    }
+
+    /// The writer's timings.
+    pub fn metrics(&self) -> &IntakeMetrics {
+        &self.metrics
     }
 
     /// The questionnaire version a campaign surveys, from the cache after first use.
@@ -227,11 +310,15 @@ async fn run(
     db: &DatabaseConnection,
     direct: Option<&sqlite::Direct>,
     versions: Versions,
+    metrics: &IntakeMetrics,
     mut jobs: mpsc::Receiver<Job>,
 ) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     let mut campaigns = Campaigns::default();
-    let durability = match direct.map(sqlite::Direct::durability).transpose() {
+    let durability = match direct
+        .map(|d| d.durability(metrics.flush.clone()))
+        .transpose()
+    {
         Ok(durability) => durability,
         Err(e) => {
             tracing::error!(error = %e, "the answer writer's log threads did not start; answers are refused");
@@ -239,7 +326,17 @@ async fn run(
         }
     };
     while jobs.recv_many(&mut group, MAX_GROUP).await > 0 {
-        let (subs, replies): (Vec<Submission>, Vec<_>) = group.drain(..).unzip();
+        let began = Instant::now();
+        metrics.group_size.observe(group.len() as f64);
+        let (subs, replies): (Vec<Submission>, Vec<_>) = group
+            .drain(..)
+            .map(|(sub, reply, queued)| {
+                metrics
+                    .queued
+                    .observe(began.duration_since(queued).as_secs_f64());
+                (sub, reply)
+            })
+            .unzip();
         let mut writer = Writer {
             db,
             direct,
@@ -261,6 +358,7 @@ async fn run(
             }
             Err(err) => vec![Err(stored_error(err))],
         };
+        metrics.group.observe(began.elapsed().as_secs_f64());
         match &durability {
             Some(durability) => durability.ack(replies.into_iter().zip(outcomes).collect()),
             None => {

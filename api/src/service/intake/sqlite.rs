@@ -15,7 +15,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags, params};
@@ -182,8 +182,8 @@ impl Direct {
     }
 
     /// Starts the threads that flush and checkpoint the log.
-    pub(super) fn durability(&self) -> anyhow::Result<Durability> {
-        let (queue, acks) = std::sync::mpsc::channel::<Acks>();
+    pub(super) fn durability(&self, flush: prometheus::Histogram) -> anyhow::Result<Durability> {
+        let (queue, acks) = std::sync::mpsc::channel::<(Acks, Instant)>();
         let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
         let checkpointer = connect(&self.path, self.busy)?;
         let checkpointer = std::thread::Builder::new()
@@ -198,11 +198,12 @@ impl Direct {
                 while let Ok(first) = acks.recv() {
                     let mut batch = vec![first];
                     batch.extend(acks.try_iter());
+                    let committed: Vec<Instant> = batch.iter().map(|(_, at)| *at).collect();
                     let synced = sync(&wal);
                     if let Err(e) = &synced {
                         tracing::error!(error = %e, "the write-ahead log could not be flushed; the answers of the last groups are refused");
                     }
-                    for (reply, outcome) in batch.into_iter().flatten() {
+                    for (reply, outcome) in batch.into_iter().flat_map(|(acks, _)| acks) {
                         let outcome = match (&synced, outcome) {
                             (Err(_), Ok(_)) => Err(ServiceError::Internal(anyhow::anyhow!(
                                 "the answer could not be made durable"
@@ -211,6 +212,9 @@ impl Direct {
                         };
                         // A submitter that went away still had its answer stored.
                         let _ = reply.send(outcome);
+                    }
+                    for at in committed {
+                        flush.observe(at.elapsed().as_secs_f64());
                     }
                     // Full means a checkpoint is due anyway.
                     let _ = wake.try_send(());
@@ -269,9 +273,9 @@ fn checkpoints(conn: &Connection, woken: &std::sync::mpsc::Receiver<()>) {
         if let Err(e) = done {
             tracing::warn!(error = %e, "checkpointing the answers' log");
         }
-        let until = std::time::Instant::now() + CHECKPOINT_PAUSE;
+        let until = Instant::now() + CHECKPOINT_PAUSE;
         loop {
-            match woken.recv_timeout(until.saturating_duration_since(std::time::Instant::now())) {
+            match woken.recv_timeout(until.saturating_duration_since(Instant::now())) {
                 Ok(()) => continue,
                 Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => return,
@@ -289,14 +293,15 @@ fn checkpoints(conn: &Connection, woken: &std::sync::mpsc::Receiver<()>) {
 /// a moment before it is on the disk. SQLite's own guarantee for `NORMAL` (a crash
 /// never corrupts the database) holds as ever.
 pub(super) struct Durability {
-    queue: std::sync::mpsc::Sender<Acks>,
+    queue: std::sync::mpsc::Sender<(Acks, Instant)>,
     threads: [std::thread::JoinHandle<()>; 2],
 }
 
 impl Durability {
     /// Answers `acks` once durable; call after their group's commit returned.
     pub(super) fn ack(&self, acks: Acks) {
-        if let Err(std::sync::mpsc::SendError(acks)) = self.queue.send(acks) {
+        if let Err(std::sync::mpsc::SendError((acks, _))) = self.queue.send((acks, Instant::now()))
+        {
             for (reply, _) in acks {
                 let _ = reply.send(Err(ServiceError::Internal(anyhow::anyhow!(
                     "the answer writer has stopped"
