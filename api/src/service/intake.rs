@@ -28,6 +28,7 @@ mod sqlite;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use prometheus::{Histogram, HistogramOpts};
@@ -37,7 +38,6 @@ use sea_orm::{
     DbErr, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter, QueryTrait,
     TransactionTrait,
 };
-use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 use super::ServiceError;
