@@ -204,7 +204,7 @@ fn stage_report(
         |h: &prometheus::Histogram| h.get_sample_sum() / (h.get_sample_count().max(1) as f64);
     writeln!(
         out,
-        "{:<28} queued {:.2} ms, group {:.2} ms ({:.1} answers), commit to reply {:.2} ms; submit {:.2} ms in all",
+        "{:<28} queued {:.2} ms, group {:.2} ms ({:.1} answers), commit to flushed {:.2} ms; submit {:.2} ms in all",
         "  writer stages (mean)",
         mean(&metrics.queued) * 1e3,
         mean(&metrics.group) * 1e3,

@@ -104,8 +104,8 @@ pub struct IntakeMetrics {
     pub group_size: Histogram,
     /// Seconds a group's transaction took, claim to commit.
     pub group: Histogram,
-    /// Seconds from a group's commit until its log was flushed and its submitters
-    /// answered (SQLite; a PostgreSQL commit is durable when it returns).
+    /// Seconds from a group's commit until its log was on the disk (SQLite; a
+    /// PostgreSQL commit is durable when it returns).
     pub flush: Histogram,
     /// Seconds from submission to outcome, as the submitter waited.
     pub submit: Histogram,
@@ -135,7 +135,7 @@ impl IntakeMetrics {
             ),
             flush: seconds(
                 "pingjia_answer_flush_seconds",
-                "Time from a group's commit until its log was on the disk and its submitters answered",
+                "Time from a group's commit until its log was on the disk (SQLite)",
             ),
             submit: seconds(
                 "pingjia_answer_submit_seconds",

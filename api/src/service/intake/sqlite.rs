@@ -198,8 +198,11 @@ impl Direct {
                 while let Ok(first) = acks.recv() {
                     let mut batch = vec![first];
                     batch.extend(acks.try_iter());
-                    let committed: Vec<Instant> = batch.iter().map(|(_, at)| *at).collect();
                     let synced = sync(&wal);
+                    // Observed before the replies, so a submitter answered sees its flush counted.
+                    for (_, committed) in &batch {
+                        flush.observe(committed.elapsed().as_secs_f64());
+                    }
                     if let Err(e) = &synced {
                         tracing::error!(error = %e, "the write-ahead log could not be flushed; the answers of the last groups are refused");
                     }
@@ -212,9 +215,6 @@ impl Direct {
                         };
                         // A submitter that went away still had its answer stored.
                         let _ = reply.send(outcome);
-                    }
-                    for at in committed {
-                        flush.observe(at.elapsed().as_secs_f64());
                     }
                     // Full means a checkpoint is due anyway.
                     let _ = wake.try_send(());
