@@ -730,25 +730,26 @@ async fn insert(
         .into_iter()
         .map(|k| Ok((k.try_get_by_index(1)?, k.try_get_by_index(0)?)))
         .collect::<Result<_, DbErr>>()?;
-    // RETURNING rows come in no promised order; each carries its invitation.
-    Ok(rows
-        .into_iter()
-        .map(|(index, row)| {
-            (
-                index,
-                receipt(&row, row.invitation_id.and_then(|i| keys.get(&i))),
-            )
-        })
-        .collect())
+    Ok(receipts(rows, &keys))
 }
 
-/// The receipt of a stored row, given the id its insert returned.
-fn receipt(row: &response::Model, id: Option<&i64>) -> Outcome {
-    match id {
-        Some(id) => Ok(Receipt {
-            response_id: *id,
-            submitted_at: row.submitted_at,
-        }),
-        None => Err(anyhow::anyhow!("an inserted response returned no key").into()),
-    }
+/// The receipts of inserted rows, from the response ids their insert returned by
+/// invitation id (RETURNING rows come in no promised order; each carries its
+/// invitation).
+fn receipts<S: std::hash::BuildHasher>(
+    rows: Vec<(usize, response::Model)>,
+    ids: &HashMap<i64, i64, S>,
+) -> Vec<(usize, Outcome)> {
+    rows.into_iter()
+        .map(|(index, row)| {
+            let outcome = match row.invitation_id.and_then(|i| ids.get(&i)) {
+                Some(id) => Ok(Receipt {
+                    response_id: *id,
+                    submitted_at: row.submitted_at,
+                }),
+                None => Err(anyhow::anyhow!("an inserted response returned no key").into()),
+            };
+            (index, outcome)
+        })
+        .collect()
 }

@@ -23,7 +23,7 @@ use sea_orm::DbErr;
 use sea_orm::sqlx::sqlite::SqliteConnectOptions;
 use tokio::sync::oneshot;
 
-use super::{Claimed, Outcome, receipt};
+use super::{Claimed, Outcome, receipts};
 use crate::service::ServiceError;
 use crate::service::campaigns;
 use crate::service::survey_stats::{Cell, CellSums};
@@ -402,16 +402,7 @@ impl Txn<'_> {
                 ids.insert(k.get(1).map_err(sqlite_err)?, k.get(0).map_err(sqlite_err)?);
             }
         }
-        // RETURNING rows come in no promised order; each carries its invitation.
-        Ok(rows
-            .into_iter()
-            .map(|(index, row)| {
-                (
-                    index,
-                    receipt(&row, row.invitation_id.and_then(|i| ids.get(&i))),
-                )
-            })
-            .collect())
+        Ok(receipts(rows, &ids))
     }
 
     /// Adds the sums to the stored statistics, to a cell already seen by its row id.
