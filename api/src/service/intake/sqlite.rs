@@ -170,6 +170,12 @@ impl Direct {
         anyhow::ensure!(mode.eq_ignore_ascii_case("wal"), "SQLite refused WAL mode");
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // Statement journals in memory: a multi-row claim or insert journals the pages
+        // it changes, and past 64 KiB SQLite spilled that journal into a temporary
+        // file, created and unlinked in /var/tmp for each statement: more than half of
+        // the writer's writes. A group's statements are bounded by `MAX_GROUP`, so the
+        // memory they take is too.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Two statements of each chunk length, the statistics', BEGIN and COMMIT.
         conn.set_prepared_statement_cache_capacity(64);
         Ok(Self {
