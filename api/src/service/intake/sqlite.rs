@@ -252,6 +252,9 @@ fn syncs(
     flush: &prometheus::Histogram,
 ) {
     loop {
+        // One syncer at a time waits on the queue (the other waits for the lock) and
+        // takes all that is there; the lock is let go before the flush, so the next
+        // committed group finds the other syncer waiting.
         let batch = {
             let Ok(acks) = acks.lock() else { return };
             let Ok(first) = acks.recv() else { return };
