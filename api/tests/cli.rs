@@ -474,6 +474,13 @@ fn stored_after_the_crash(url: &str, campaign: i64) -> Stored {
             let check = rows("PRAGMA integrity_check".into()).await;
             let ok: String = check[0].try_get_by_index(0).expect("integrity");
             assert_eq!(ok, "ok");
+            // The answer writer's own connection does not check foreign keys.
+            let dangling = rows("PRAGMA foreign_key_check".into()).await;
+            assert!(
+                dangling.is_empty(),
+                "{} rows break a foreign key",
+                dangling.len()
+            );
         }
         let responses = rows(format!(
             "SELECT id, invitation_id FROM responses WHERE campaign_id = {campaign}"

@@ -8,9 +8,13 @@
 //! traffic (`perf`, BENCHMARKS.md). Here the writer calls SQLite in place with
 //! statements prepared once. The statements are the sea-orm path's: claim and insert
 //! take up to [`MAX_ROWS`] rows each (one shape per power-of-two length), the
-//! statistics one cell each, a cell already seen added to by its row id; values are encoded exactly as sqlx encodes them (timestamps as
-//! RFC 3339 text, JSON as text, booleans as integers), so both paths read what the
-//! other wrote and compare timestamps the same way.
+//! statistics one cell each, a cell already seen added to by its row id. Two things
+//! differ, both to spare SQLite work it would do for nothing (see [`Direct::open`]):
+//! the connection does not check foreign keys, and the multi-row statements are
+//! `OR FAIL`, so SQLite keeps no statement journal for them. Values are encoded
+//! exactly as sqlx encodes them (timestamps as RFC 3339 text, JSON as text, booleans
+//! as integers), so both paths read what the other wrote and compare timestamps the
+//! same way.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -70,7 +74,7 @@ impl Shapes {
             claim: lengths()
                 .map(|n| {
                     format!(
-                        "UPDATE invitations SET status = 'answered', answered_at = ?1, channel = ?2 \
+                        "UPDATE OR FAIL invitations SET status = 'answered', answered_at = ?1, channel = ?2 \
                          WHERE token_hash IN ({}) AND status = 'pending' AND expires_at > ?1 \
                          AND EXISTS (SELECT 1 FROM campaigns WHERE campaigns.id = invitations.campaign_id \
                          AND campaigns.status = ?3 AND campaigns.opens_at <= ?1 AND campaigns.closes_at > ?1) \
@@ -82,7 +86,7 @@ impl Shapes {
             insert: lengths()
                 .map(|n| {
                     format!(
-                        "INSERT INTO responses (campaign_id, invitation_id, \
+                        "INSERT OR FAIL INTO responses (campaign_id, invitation_id, \
                          questionnaire_version_id, agency_id, channel, answers, weight, duration_secs, \
                          straight_lining, too_fast, submitted_at) VALUES {} \
                          RETURNING id, invitation_id",
@@ -176,6 +180,15 @@ impl Direct {
         // the writer's writes. A group's statements are bounded by `MAX_GROUP`, so the
         // memory they take is too.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // No foreign-key checks on this connection: every reference the writer stores
+        // comes from the invitation row its own transaction has just claimed (campaign,
+        // agency, the invitation itself) or from that campaign (its questionnaire
+        // version), and the service deletes none of those rows, so the checks (four
+        // parent lookups per response) could never fail.
+        // Without them, and with `OR FAIL` on the multi-row statements, no statement
+        // can stop half done in a way SQLite would have to undo alone, so it keeps no
+        // statement journal for them; any failure rolls the whole group back anyway.
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
         // Two statements of each chunk length, the statistics', BEGIN and COMMIT.
         conn.set_prepared_statement_cache_capacity(64);
         Ok(Self {
@@ -671,6 +684,13 @@ mod tests {
             .collect::<Result<_, _>>()?;
         assert_eq!(stored.len(), 101);
         assert_eq!(receipts.len(), 101);
+        // The writer does not check foreign keys; what it stored must satisfy them.
+        let dangling: Vec<String> = direct
+            .conn
+            .prepare("PRAGMA foreign_key_check")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        assert_eq!(dangling, Vec::<String>::new());
         for (index, outcome) in receipts {
             let receipt = outcome.map_err(fail)?;
             assert_eq!(stored[&receipt.response_id], claimed[index].id);
