@@ -8,10 +8,11 @@
 //! to the disk) on a loopback port, prepares one invitation per answer, then submits
 //! the answers from keep-alive connections and reports the sustained rate and latency
 //! percentiles. Right after, a bare poem JSON echo endpoint on the same machine,
-//! driven the same way with four times as many requests, gives the ceiling. With `--rounds N`
-//! the two alternate N times, each round with fresh invitations, and the bench ends
-//! with the median of the rounds' ratios: on a shared VM whose speed drifts by a
-//! quarter within minutes, one pair of runs says little.
+//! driven the same way with four times as many requests, gives the ceiling. With
+//! `--rounds N` the two alternate N times, each round with fresh invitations, and the
+//! bench ends with the median of the rounds' ratios: on a shared VM whose speed drifts
+//! by a quarter within minutes, one pair of runs says little. `--direct` submits all
+//! the prepared answers to the writer without HTTP.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;

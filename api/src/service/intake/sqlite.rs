@@ -174,20 +174,20 @@ impl Direct {
         anyhow::ensure!(mode.eq_ignore_ascii_case("wal"), "SQLite refused WAL mode");
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        // Statement journals in memory: a multi-row claim or insert journals the pages
-        // it changes, and past 64 KiB SQLite spilled that journal into a temporary
-        // file, created and unlinked in /var/tmp for each statement: more than half of
-        // the writer's writes. A group's statements are bounded by `MAX_GROUP`, so the
-        // memory they take is too.
+        // SQLite's temporary structures in memory (the ephemeral tables of the claim's
+        // `IN` list and of `RETURNING`, and any statement journal): past 64 KiB they
+        // spilled into a file created and unlinked in /var/tmp for each statement, once
+        // more than half of the writer's writes. A group is bounded by `MAX_GROUP`, so
+        // the memory they take is too.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         // No foreign-key checks on this connection: every reference the writer stores
         // comes from the invitation row its own transaction has just claimed (campaign,
         // agency, the invitation itself) or from that campaign (its questionnaire
         // version), and the service deletes none of those rows, so the checks (four
-        // parent lookups per response) could never fail.
-        // Without them, and with `OR FAIL` on the multi-row statements, no statement
-        // can stop half done in a way SQLite would have to undo alone, so it keeps no
-        // statement journal for them; any failure rolls the whole group back anyway.
+        // parent lookups per response) could never fail. Without them, and with
+        // `OR FAIL` on the multi-row statements, no statement can stop half done in a
+        // way SQLite would have to undo alone, so it keeps no statement journal for
+        // them; any failure rolls the whole group back anyway.
         conn.pragma_update(None, "foreign_keys", "OFF")?;
         // Two statements of each chunk length, the statistics', BEGIN and COMMIT.
         conn.set_prepared_statement_cache_capacity(64);
