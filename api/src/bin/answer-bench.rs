@@ -204,42 +204,61 @@ fn cpu_report(
     Ok(())
 }
 
-/// The writer's histograms' sums and counts at one moment, to report a round's share.
+/// A histogram's sum and count at one moment.
 #[derive(Clone, Copy, Default)]
-struct Stages([(f64, u64); 5]);
+struct Sample {
+    sum: f64,
+    count: u64,
+}
+
+impl Sample {
+    fn of(h: &prometheus::Histogram) -> Self {
+        Self {
+            sum: h.get_sample_sum(),
+            count: h.get_sample_count(),
+        }
+    }
+
+    /// The mean of what was observed between `before` and `self`.
+    fn mean_since(self, before: Self) -> f64 {
+        (self.sum - before.sum) / (self.count - before.count).max(1) as f64
+    }
+}
+
+/// The writer's histograms at one moment, to report a round's share.
+#[derive(Clone, Copy, Default)]
+struct Stages {
+    queued: Sample,
+    group: Sample,
+    group_size: Sample,
+    flush: Sample,
+    submit: Sample,
+}
 
 impl Stages {
     fn now(metrics: &pingjia_api::service::intake::IntakeMetrics) -> Self {
-        let take = |h: &prometheus::Histogram| (h.get_sample_sum(), h.get_sample_count());
-        Self([
-            take(&metrics.queued),
-            take(&metrics.group),
-            take(&metrics.group_size),
-            take(&metrics.flush),
-            take(&metrics.submit),
-        ])
-    }
-
-    /// Mean of histogram `i` between `before` and `self`.
-    fn mean_since(&self, before: &Self, i: usize) -> f64 {
-        let (sum, count) = (self.0[i].0 - before.0[i].0, self.0[i].1 - before.0[i].1);
-        sum / count.max(1) as f64
+        Self {
+            queued: Sample::of(&metrics.queued),
+            group: Sample::of(&metrics.group),
+            group_size: Sample::of(&metrics.group_size),
+            flush: Sample::of(&metrics.flush),
+            submit: Sample::of(&metrics.submit),
+        }
     }
 }
 
 /// Where the answers waited between two snapshots of the writer's histograms: mean
 /// milliseconds per stage.
 fn stage_report(out: &mut impl Write, before: &Stages, after: &Stages) -> anyhow::Result<()> {
-    let mean = |i| after.mean_since(before, i);
     writeln!(
         out,
         "{:<28} queued {:.2} ms, group {:.2} ms ({:.1} answers), commit to flushed {:.2} ms; submit {:.2} ms in all",
         "  writer stages (mean)",
-        mean(0) * 1e3,
-        mean(1) * 1e3,
-        mean(2),
-        mean(3) * 1e3,
-        mean(4) * 1e3,
+        after.queued.mean_since(before.queued) * 1e3,
+        after.group.mean_since(before.group) * 1e3,
+        after.group_size.mean_since(before.group_size),
+        after.flush.mean_since(before.flush) * 1e3,
+        after.submit.mean_since(before.submit) * 1e3,
     )?;
     Ok(())
 }
