@@ -111,8 +111,21 @@ fn route_templates(spec: &str) -> RouteTemplates {
     RouteTemplates::new(paths)
 }
 
-/// The whole HTTP app: API, docs and spec, inside the frame middleware.
+/// The whole HTTP app: API, docs and spec, inside the frame middleware. The public
+/// answer operation (`publicAnswer`, the busiest route) is served straight from the
+/// top-level router ([`http::surveys::answer_endpoint`]), with the operation's own
+/// extractors and code, so the spec describes it exactly.
 pub fn app(state: AppState, body_limit: usize) -> impl Endpoint<Output = Response> {
+    app_with(state, body_limit, true)
+}
+
+/// The app with every operation served through the OpenAPI service, as the spec
+/// declares it: what the direct routes of [`app`] are checked against.
+pub fn documented_app(state: AppState, body_limit: usize) -> impl Endpoint<Output = Response> {
+    app_with(state, body_limit, false)
+}
+
+fn app_with(state: AppState, body_limit: usize, direct: bool) -> impl Endpoint<Output = Response> {
     let api = http::openapi_service();
     let routes = route_templates(&api.spec());
     let frame = Frame {
@@ -120,7 +133,11 @@ pub fn app(state: AppState, body_limit: usize) -> impl Endpoint<Output = Respons
         routes: std::sync::Arc::new(routes),
         body_limit,
     };
-    Route::new()
+    let mut route = Route::new();
+    if direct {
+        route = route.at(http::surveys::ANSWER_PATH, http::surveys::answer_endpoint());
+    }
+    route
         .nest("/docs", api.swagger_ui())
         .at("/openapi.json", api.spec_endpoint())
         .at("/openapi.yaml", api.spec_endpoint_yaml())

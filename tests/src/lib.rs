@@ -35,6 +35,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     config: Config,
     client: TestClient<BoxEndpoint<'static, Response>>,
+    /// The app as documented (`startup::documented_app`), built on first use.
+    documented: tokio::sync::OnceCell<TestClient<BoxEndpoint<'static, Response>>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -120,6 +122,7 @@ impl TestApp {
             db: conn,
             config,
             client: TestClient::new(app),
+            documented: tokio::sync::OnceCell::new(),
             _dir: dir,
         }
     }
@@ -179,11 +182,31 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Reply {
-        let mut req = self.client.request(method, path).body(body);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        read(req.send().await.0).await
+        send_raw(&self.client, method, path, headers, body).await
+    }
+
+    /// The same raw request to the app as documented: every operation served through
+    /// the OpenAPI service, none by a direct route (`startup::documented_app`), over
+    /// the same database.
+    pub async fn raw_documented(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Reply {
+        let client = self
+            .documented
+            .get_or_init(|| async {
+                let state = startup::AppState::new(self.db.clone(), &self.config)
+                    .await
+                    .expect("app state");
+                TestClient::new(
+                    startup::documented_app(state, self.config.body_limit_bytes).boxed(),
+                )
+            })
+            .await;
+        send_raw(client, method, path, headers, body).await
     }
 
     /// The URL of this test's database.
@@ -310,6 +333,20 @@ impl RunningServer {
             .expect("server stops after draining")
             .expect("server task")
     }
+}
+
+async fn send_raw(
+    client: &TestClient<BoxEndpoint<'static, Response>>,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Reply {
+    let mut req = client.request(method, path).body(body);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    read(req.send().await.0).await
 }
 
 async fn read(resp: Response) -> Reply {

@@ -443,6 +443,190 @@ async fn of_many_concurrent_submissions_exactly_one_succeeds() {
     .await;
 }
 
+/// The public answer route is served directly by the top-level router; the app as
+/// documented serves it through the OpenAPI service. For every kind of request, good
+/// and bad, the two give the same status, content type and body (request ids aside),
+/// and both store what they acknowledge.
+#[tokio::test]
+async fn the_direct_answer_route_answers_exactly_as_the_documented_operation() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agencies = agency_ids(&app, &bureau).await;
+        let (campaign, direct, _) =
+            single_invitation(&app, &bureau, agencies[0], "直达-1", "直达路由").await;
+        let (other, documented, _) =
+            single_invitation(&app, &bureau, agencies[0], "文档-1", "文档路由").await;
+        let path = |inv: &Value| {
+            format!(
+                "/api/v1/public/invitations/{}/responses",
+                inv["token"].as_str().expect("token")
+            )
+        };
+        let (direct, documented) = (path(&direct), path(&documented));
+        let json_type = [("content-type", "application/json")];
+        let mut bad_value = answers(1);
+        bad_value["attitude"] = json!(9);
+        let mut missing = answers(1);
+        missing.as_object_mut().expect("object").remove("overall");
+        // (what, method, path suffix, headers, body); in this order, so that the
+        // refused sheets come before the accepted one and the repeat after it.
+        let unknown = "/api/v1/public/invitations/no-such-token/responses".to_owned();
+        let cases: Vec<(&str, Method, Option<&str>, &[(&str, &str)], Vec<u8>)> = vec![
+            (
+                "malformed JSON",
+                Method::POST,
+                None,
+                &json_type,
+                b"{\"answers\":".to_vec(),
+            ),
+            ("empty body", Method::POST, None, &json_type, Vec::new()),
+            (
+                "text/plain",
+                Method::POST,
+                None,
+                &[("content-type", "text/plain")],
+                json!({"answers": answers(1)}).to_string().into_bytes(),
+            ),
+            (
+                "no content type",
+                Method::POST,
+                None,
+                &[],
+                json!({"answers": answers(1)}).to_string().into_bytes(),
+            ),
+            (
+                "answers not an object",
+                Method::POST,
+                None,
+                &json_type,
+                json!({"answers": 5}).to_string().into_bytes(),
+            ),
+            (
+                "duration of the wrong type",
+                Method::POST,
+                None,
+                &json_type,
+                json!({"answers": answers(1), "duration_secs": "x"})
+                    .to_string()
+                    .into_bytes(),
+            ),
+            (
+                "unknown channel",
+                Method::POST,
+                None,
+                &json_type,
+                json!({"answers": answers(1), "via": "fax"})
+                    .to_string()
+                    .into_bytes(),
+            ),
+            (
+                "value out of range",
+                Method::POST,
+                None,
+                &json_type,
+                json!({"answers": bad_value}).to_string().into_bytes(),
+            ),
+            (
+                "required question missing",
+                Method::POST,
+                None,
+                &json_type,
+                json!({"answers": missing}).to_string().into_bytes(),
+            ),
+            (
+                "unknown token",
+                Method::POST,
+                Some(unknown.as_str()),
+                &json_type,
+                json!({"answers": answers(1)}).to_string().into_bytes(),
+            ),
+            ("GET", Method::GET, None, &[], Vec::new()),
+            (
+                "accepted",
+                Method::POST,
+                None,
+                &json_type,
+                json!({"answers": answers(1), "duration_secs": 95, "via": "qr"})
+                    .to_string()
+                    .into_bytes(),
+            ),
+            (
+                "repeat",
+                Method::POST,
+                None,
+                &json_type,
+                json!({"answers": answers(1)}).to_string().into_bytes(),
+            ),
+        ];
+        let mut statuses = Vec::new();
+        for (what, method, fixed, headers, body) in cases {
+            let a = app
+                .raw(
+                    method.clone(),
+                    fixed.unwrap_or(&direct),
+                    headers,
+                    body.clone(),
+                )
+                .await;
+            let b = app
+                .raw_documented(method, fixed.unwrap_or(&documented), headers, body)
+                .await;
+            assert_eq!(a.status, b.status, "{what}: {} / {}", a.text, b.text);
+            assert_eq!(
+                a.headers.get("content-type"),
+                b.headers.get("content-type"),
+                "{what}"
+            );
+            let (mut x, mut y) = (a.body.clone(), b.body.clone());
+            if what == "accepted" {
+                // Different responses: the same fields, each with its own values.
+                let keys = |v: &Value| {
+                    v.as_object()
+                        .map(|o| o.keys().cloned().collect::<Vec<_>>())
+                        .unwrap_or_default()
+                };
+                assert_eq!(keys(&x), vec!["response_id", "submitted_at"], "{}", a.text);
+                assert_eq!(keys(&x), keys(&y), "{what}");
+                assert_ne!(x["response_id"], y["response_id"]);
+            } else if a.status.as_u16() >= 400 {
+                a.headers.get("x-request-id").expect("request id");
+                for v in [&mut x, &mut y] {
+                    v.as_object_mut().expect("error body").remove("request_id");
+                }
+                assert_eq!(x, y, "{what}");
+            } else {
+                assert_eq!(a.text, b.text, "{what}");
+            }
+            statuses.push((what, a.status.as_u16()));
+        }
+        let expected = [
+            ("malformed JSON", 400),
+            ("empty body", 400),
+            ("text/plain", 415),
+            ("no content type", 415),
+            ("answers not an object", 422),
+            ("duration of the wrong type", 400),
+            ("unknown channel", 422),
+            ("value out of range", 422),
+            ("required question missing", 422),
+            ("unknown token", 404),
+            ("GET", 405),
+            ("accepted", 201),
+            ("repeat", 409),
+        ];
+        assert_eq!(statuses, expected);
+        for c in [campaign, other] {
+            assert_eq!(
+                overall_n(&app, &bureau, c).await,
+                1,
+                "one stored response each"
+            );
+        }
+    })
+    .await;
+}
+
 /// A burst of answers to many invitations at once is committed in groups: every
 /// invitation is answered exactly once, each winner gets its own response id, and a
 /// duplicate anywhere in the burst (the same group or the next) gets 409.

@@ -1135,14 +1135,7 @@ impl PublicApi {
         token: Path<String>,
         body: Json<PublicAnswers>,
     ) -> Result<Created<Submitted>, PublicError> {
-        let body = body.0;
-        let answers = answer_sheet(body.answers)?;
-        let via = surveys::public_channel(body.via.as_deref())?;
-        let r = surveys::answer(&state.intake, &token.0, answers, body.duration_secs, via).await?;
-        Ok(Created::Created(Json(Submitted {
-            response_id: r.response_id,
-            submitted_at: r.submitted_at,
-        })))
+        submit_answers(&state, &token.0, body.0).await
     }
 
     /// Questionnaire of an open campaign
@@ -1284,4 +1277,60 @@ fn answer_sheet(
             "must be an object keyed by question",
         )),
     }
+}
+
+async fn submit_answers(
+    state: &AppState,
+    token: &str,
+    body: PublicAnswers,
+) -> Result<Created<Submitted>, PublicError> {
+    let answers = answer_sheet(body.answers)?;
+    let via = surveys::public_channel(body.via.as_deref())?;
+    let r = surveys::answer(&state.intake, token, answers, body.duration_secs, via).await?;
+    Ok(Created::Created(Json(Submitted {
+        response_id: r.response_id,
+        submitted_at: r.submitted_at,
+    })))
+}
+
+/// The router path of `publicAnswer` (poem syntax), served by [`answer_endpoint`].
+pub const ANSWER_PATH: &str = "/api/v1/public/invitations/:token/responses";
+
+/// `publicAnswer` as a plain poem endpoint for the top-level router: answers are the
+/// service's busiest route, and the OpenAPI service's layers in front of an operation
+/// (its own router, nesting, boxing of every future) cost about a tenth of an answer's
+/// CPU (BENCHMARKS.md). It extracts the token and the body with the very extractors
+/// the operation uses and runs the same code, so statuses, errors and bodies are the
+/// operation's; a suite checks the two against each other.
+pub fn answer_endpoint() -> impl poem::Endpoint {
+    poem::post(poem::endpoint::make(answer_request))
+}
+
+async fn answer_request(req: poem::Request) -> poem::Result<poem::Response> {
+    use poem::IntoResponse;
+    use poem_openapi::{ApiExtractor, ExtractParamOptions};
+    // What the operation's generated code passes for an argument without attributes.
+    fn options<T>(name: &'static str) -> ExtractParamOptions<T> {
+        ExtractParamOptions {
+            name,
+            ignore_case: false,
+            default_value: None,
+            example_value: None,
+            explode: true,
+            style: None,
+        }
+    }
+    let (req, mut body) = req.split();
+    let state = req
+        .data::<AppState>()
+        .ok_or_else(|| poem::Error::from_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR))?;
+    let token =
+        <Path<String> as ApiExtractor>::from_request(&req, &mut body, options("token")).await?;
+    let answers =
+        <Json<PublicAnswers> as ApiExtractor>::from_request(&req, &mut body, options("body"))
+            .await?;
+    Ok(match submit_answers(state, &token.0, answers.0).await {
+        Ok(created) => created.into_response(),
+        Err(e) => e.into_response(),
+    })
 }
