@@ -1,5 +1,6 @@
 //! Building the app and serving it until a shutdown signal.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use poem::listener::TcpAcceptor;
@@ -19,9 +20,14 @@ use crate::service::intake::Intake;
 use crate::service::rate_limit::Limit;
 use crate::service::ticket_config::SharedCalendar;
 
-/// Shared state of one app: the pool and the metrics registry. Cloning is cheap.
+/// Shared state of one app: the pool, the answer writer, the metrics registry and
+/// settings. One allocation shared by every request: the app hands each request a
+/// clone, which is one reference count, not one per field and a copy of each string.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What an [`AppState`] holds (reached through `Deref`).
+pub struct Shared {
     pub db: DatabaseConnection,
     /// The answer writer (group commit) and its questionnaire-version cache.
     pub intake: Intake,
@@ -40,6 +46,14 @@ pub struct AppState {
     pub public_url: String,
     /// Telegram bot for deep links, if one is configured.
     pub bot_username: Option<String>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppState {
@@ -67,7 +81,7 @@ impl AppState {
         for collector in intake.metrics().collectors() {
             metrics.register(collector);
         }
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             intake,
             contacts: config.contact_cipher()?,
             calendar: {
@@ -95,7 +109,7 @@ impl AppState {
                 .trim_end_matches('/')
                 .to_owned(),
             bot_username: config.bot_username.clone().filter(|b| !b.is_empty()),
-        })
+        })))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Benchmark of durable answer ingestion over HTTP.
 //!
 //! ```text
-//! cargo run --release -p pingjia-api --bin answer-bench -- [--answers 20000] [--connections 16] [--rounds 1]
+//! cargo run --release -p pingjia-api --bin answer-bench -- [--answers 20000] [--connections 16] [--rounds 1] [--direct | --documented]
 //! ```
 //!
 //! Serves the real app on SQLite (a fresh file, WAL, every acknowledged answer flushed
@@ -12,7 +12,9 @@
 //! `--rounds N` the two alternate N times, each round with fresh invitations, and the
 //! bench ends with the median of the rounds' ratios: on a shared VM whose speed drifts
 //! by a quarter within minutes, one pair of runs says little. `--direct` submits all
-//! the prepared answers to the writer without HTTP.
+//! the prepared answers to the writer without HTTP; `--documented` serves the app as
+//! documented (`startup::documented_app`: the answer route through the OpenAPI
+//! service, not the top-level router), to measure what the direct route saves.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -293,6 +295,7 @@ async fn main() -> anyhow::Result<()> {
     let mut connections = 16usize;
     let mut rounds = 1usize;
     let mut direct = false;
+    let mut documented = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         match flag.as_str() {
@@ -300,6 +303,7 @@ async fn main() -> anyhow::Result<()> {
             "--connections" => connections = args.next().unwrap_or_default().parse()?,
             "--rounds" => rounds = args.next().unwrap_or_default().parse()?,
             "--direct" => direct = true,
+            "--documented" => documented = true,
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
@@ -364,7 +368,11 @@ async fn main() -> anyhow::Result<()> {
 
     let state = startup::AppState::new(conn.clone(), &config).await?;
     let intake = state.intake.clone();
-    let addr = startup::spawn_on_loopback(startup::app(state, config.body_limit_bytes)).await?;
+    let addr = if documented {
+        startup::spawn_on_loopback(startup::documented_app(state, config.body_limit_bytes)).await?
+    } else {
+        startup::spawn_on_loopback(startup::app(state, config.body_limit_bytes)).await?
+    };
     let echo_addr =
         startup::spawn_on_loopback(Route::new().at("/echo", post(echo)).boxed()).await?;
     let mut ratios = Vec::with_capacity(rounds);
