@@ -443,6 +443,16 @@ async fn of_many_concurrent_submissions_exactly_one_succeeds() {
     .await;
 }
 
+/// One request of a comparison: what it tries, its method, a fixed path (else the
+/// invitation's), its headers and its body.
+type Probe<'a> = (
+    &'a str,
+    Method,
+    Option<&'a str>,
+    &'a [(&'a str, &'a str)],
+    Vec<u8>,
+);
+
 /// The public answer route is served directly by the top-level router; the app as
 /// documented serves it through the OpenAPI service. For every kind of request, good
 /// and bad, the two give the same status, content type and body (request ids aside),
@@ -472,7 +482,7 @@ async fn the_direct_answer_route_answers_exactly_as_the_documented_operation() {
         // (what, method, path suffix, headers, body); in this order, so that the
         // refused sheets come before the accepted one and the repeat after it.
         let unknown = "/api/v1/public/invitations/no-such-token/responses".to_owned();
-        let cases: Vec<(&str, Method, Option<&str>, &[(&str, &str)], Vec<u8>)> = vec![
+        let cases: Vec<Probe> = vec![
             (
                 "malformed JSON",
                 Method::POST,

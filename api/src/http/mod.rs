@@ -1,5 +1,7 @@
 //! poem-openapi handlers, one module per tag. Handlers parse, call one service
-//! function and map the result; no rules and no queries live here.
+//! function and map the result; no rules and no queries live here. The busiest
+//! operation, `publicAnswer`, is also served straight from the top-level router
+//! ([`surveys::answer_endpoint`]) with the operation's own extractors and code.
 
 pub mod agencies;
 pub mod audit;
