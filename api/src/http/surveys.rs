@@ -1279,6 +1279,8 @@ fn answer_sheet(
     }
 }
 
+/// What `publicAnswer` does once its arguments are parsed, for the operation and for
+/// [`answer_endpoint`] alike.
 async fn submit_answers(
     state: &AppState,
     token: &str,
@@ -1299,9 +1301,10 @@ pub const ANSWER_PATH: &str = "/api/v1/public/invitations/:token/responses";
 /// `publicAnswer` as a plain poem endpoint for the top-level router: answers are the
 /// service's busiest route, and the OpenAPI service's layers in front of an operation
 /// (its own router, the nest, one more boxed future per layer) cost about 11,500
-/// instructions an answer (BENCHMARKS.md, counted by callgrind). It extracts the token and the body with the very extractors
-/// the operation uses and runs the same code, so statuses, errors and bodies are the
-/// operation's; a suite checks the two against each other.
+/// instructions an answer (BENCHMARKS.md, counted by callgrind). It extracts the token
+/// and the body with the very extractors the operation uses and runs the same code,
+/// so statuses, errors and bodies are the operation's; a suite checks the two against
+/// each other.
 pub fn answer_endpoint() -> impl poem::Endpoint {
     poem::post(poem::endpoint::make(answer_request))
 }
@@ -1333,4 +1336,20 @@ async fn answer_request(req: poem::Request) -> poem::Result<poem::Response> {
         Ok(created) => created.into_response(),
         Err(e) => e.into_response(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// The direct route must sit where the spec puts `publicAnswer`; elsewhere it would
+    /// never be reached and the operation would serve every answer unnoticed.
+    #[test]
+    fn the_direct_answer_route_is_at_the_documented_path() {
+        let spec: serde_json::Value =
+            serde_json::from_str(&crate::http::openapi_service().spec()).expect("spec");
+        let path = super::ANSWER_PATH.replace(":token", "{token}");
+        assert_eq!(
+            spec["paths"][&path]["post"]["operationId"], "publicAnswer",
+            "{path}"
+        );
+    }
 }
