@@ -254,7 +254,7 @@ fn call(
 /// stored response's invitation is answered, and the survey statistics count exactly
 /// the stored responses. (A killed process leaves the page cache to the kernel, so this
 /// shows that no answer is acknowledged before its commit; surviving power loss rests
-/// on the flush before the acknowledgement: the syncer's on SQLite, PostgreSQL's own.)
+/// on the flush before the acknowledgement: the writer's on SQLite, PostgreSQL's own.)
 #[test]
 fn acknowledged_answers_survive_a_kill_9_on_sqlite() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -19,8 +19,8 @@
 //!
 //! On SQLite the group transaction runs on a rusqlite connection of the writer's own,
 //! with statements prepared once (claims and inserts many rows each, statistics one
-//! cell each), and the flush and the checkpoints run on threads of
-//! their own ([`sqlite`]); on PostgreSQL everything goes through sea-orm with
+//! cell each); the writer flushes the log after each commit, and a thread of its own
+//! checkpoints it ([`sqlite`]); on PostgreSQL everything goes through sea-orm with
 //! multi-row statements. Both claim, insert and add to the statistics alike, and the
 //! survey suites run on both.
 
@@ -321,7 +321,7 @@ async fn run(
     {
         Ok(durability) => durability,
         Err(e) => {
-            tracing::error!(error = %e, "the answer writer's log threads did not start; answers are refused");
+            tracing::error!(error = %e, "the answer writer's checkpointer did not start; answers are refused");
             return;
         }
     };

@@ -200,29 +200,22 @@ impl Direct {
         })
     }
 
-    /// Starts the threads that flush and checkpoint the log.
+    /// Starts the thread that checkpoints the log; the writer flushes it itself
+    /// ([`Durability::ack`]).
     pub(super) fn durability(&self, flush: prometheus::Histogram) -> anyhow::Result<Durability> {
-        let (queue, acks) = std::sync::mpsc::channel::<(Acks, Instant)>();
-        let acks = std::sync::Arc::new(std::sync::Mutex::new(acks));
         let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
         let checkpointer = connect(&self.path, self.busy)?;
-        let mut threads = vec![
-            std::thread::Builder::new()
-                .name("answer-checkpoint".into())
-                .spawn(move || checkpoints(&checkpointer, &woken))?,
-        ];
+        let thread = std::thread::Builder::new()
+            .name("answer-checkpoint".into())
+            .spawn(move || checkpoints(&checkpointer, &woken))?;
         let mut wal = self.path.as_os_str().to_owned();
         wal.push("-wal");
-        let wal = PathBuf::from(wal);
-        for _ in 0..SYNCERS {
-            let (acks, wal, wake, flush) = (acks.clone(), wal.clone(), wake.clone(), flush.clone());
-            threads.push(
-                std::thread::Builder::new()
-                    .name("answer-syncer".into())
-                    .spawn(move || syncs(&acks, &wal, &wake, &flush))?,
-            );
-        }
-        Ok(Durability { queue, threads })
+        Ok(Durability {
+            wal: PathBuf::from(wal),
+            flush,
+            wake,
+            checkpointer: thread,
+        })
     }
 
     /// Starts a group's transaction, taking the write lock at once (a deferred
@@ -250,52 +243,6 @@ pub(super) type Acks = Vec<(oneshot::Sender<Outcome>, Outcome)>;
 /// each time, so a log SQLite has deleted and created anew is the one synced.
 fn sync(wal: &Path) -> std::io::Result<()> {
     std::fs::File::open(wal)?.sync_data()
-}
-
-/// Flushes that may run at once. A group committed while a flush runs need not wait
-/// for it to end and for another to begin: the next syncer starts a flush at once.
-const SYNCERS: usize = 2;
-
-/// One syncer: takes every group committed and not yet taken, flushes the log, then
-/// answers them; until the writer stops.
-fn syncs(
-    acks: &std::sync::Mutex<std::sync::mpsc::Receiver<(Acks, Instant)>>,
-    wal: &Path,
-    wake: &std::sync::mpsc::SyncSender<()>,
-    flush: &prometheus::Histogram,
-) {
-    loop {
-        // One syncer at a time waits on the queue (the other waits for the lock) and
-        // takes all that is there; the lock is let go before the flush, so the next
-        // committed group finds the other syncer waiting.
-        let batch = {
-            let Ok(acks) = acks.lock() else { return };
-            let Ok(first) = acks.recv() else { return };
-            let mut batch = vec![first];
-            batch.extend(acks.try_iter());
-            batch
-        };
-        let synced = sync(wal);
-        // Observed before the replies, so a submitter answered sees its flush counted.
-        for (_, committed) in &batch {
-            flush.observe(committed.elapsed().as_secs_f64());
-        }
-        if let Err(e) = &synced {
-            tracing::error!(error = %e, "the write-ahead log could not be flushed; the answers of the last groups are refused");
-        }
-        for (reply, outcome) in batch.into_iter().flat_map(|(acks, _)| acks) {
-            let outcome = match (&synced, outcome) {
-                (Err(_), Ok(_)) => Err(ServiceError::Internal(anyhow::anyhow!(
-                    "the answer could not be made durable"
-                ))),
-                (_, outcome) => outcome,
-            };
-            // A submitter that went away still had its answer stored.
-            let _ = reply.send(outcome);
-        }
-        // Full means a checkpoint is due anyway.
-        let _ = wake.try_send(());
-    }
 }
 
 /// Copies committed pages from the log into the database file after commits, at most
@@ -329,40 +276,55 @@ fn checkpoints(conn: &Connection, woken: &std::sync::mpsc::Receiver<()>) {
     }
 }
 
-/// Answers committed groups once the log holding them is on the disk, and checkpoints
-/// the log. The writer commits with `synchronous=NORMAL` (SQLite writes the log but
-/// does not flush it) and goes on with the next group while a syncer thread flushes;
-/// one flush covers every group committed before it, and with [`SYNCERS`] threads a
-/// group committed during a flush starts the next at once. An answer is acknowledged only
-/// after a flush that began after its commit returned, so it is as durable as with
-/// `synchronous=FULL`; what this gives up is that another connection may read a commit
-/// a moment before it is on the disk. SQLite's own guarantee for `NORMAL` (a crash
-/// never corrupts the database) holds as ever.
+/// Answers committed groups once the log holding them is on the disk, and has the
+/// log checkpointed. The writer commits with `synchronous=NORMAL` (SQLite writes the
+/// log but does not flush it), then flushes the log itself before it answers the
+/// group, so an answer is acknowledged only after a flush that began after its commit
+/// returned: as durable as with `synchronous=FULL`. What this gives up is that
+/// another connection may read a commit a moment before it is on the disk; SQLite's
+/// own guarantee for `NORMAL` (a crash never corrupts the database) holds as ever.
+///
+/// The flush holds the writer, and the answers that arrive meanwhile make the next
+/// group larger, so each group's log pages, most of a group's cost, are shared by
+/// more answers. Two syncer threads that flushed beside the writer (each answer then
+/// handed between three threads) cost about a tenth more CPU an answer and were no
+/// faster at any load measured (BENCHMARKS.md, 2026-12-02 afternoon).
 pub(super) struct Durability {
-    queue: std::sync::mpsc::Sender<(Acks, Instant)>,
-    threads: Vec<std::thread::JoinHandle<()>>,
+    wal: PathBuf,
+    flush: prometheus::Histogram,
+    wake: std::sync::mpsc::SyncSender<()>,
+    checkpointer: std::thread::JoinHandle<()>,
 }
 
 impl Durability {
-    /// Answers `acks` once durable; call after their group's commit returned.
+    /// Flushes the log, then answers `acks`; call after their group's commit returned.
     pub(super) fn ack(&self, acks: Acks) {
-        if let Err(std::sync::mpsc::SendError((acks, _))) = self.queue.send((acks, Instant::now()))
-        {
-            for (reply, _) in acks {
-                let _ = reply.send(Err(ServiceError::Internal(anyhow::anyhow!(
-                    "the answer writer has stopped"
-                ))));
-            }
+        let committed = Instant::now();
+        let synced = sync(&self.wal);
+        // Observed before the replies, so a submitter answered sees its flush counted.
+        self.flush.observe(committed.elapsed().as_secs_f64());
+        if let Err(e) = &synced {
+            tracing::error!(error = %e, "the write-ahead log could not be flushed; the answers of the last group are refused");
         }
+        for (reply, outcome) in acks {
+            let outcome = match (&synced, outcome) {
+                (Err(_), Ok(_)) => Err(ServiceError::Internal(anyhow::anyhow!(
+                    "the answer could not be made durable"
+                ))),
+                (_, outcome) => outcome,
+            };
+            // A submitter that went away still had its answer stored.
+            let _ = reply.send(outcome);
+        }
+        // Full means a checkpoint is due anyway.
+        let _ = self.wake.try_send(());
     }
 
-    /// Waits until every group handed over is answered and the threads have stopped.
+    /// Stops the checkpointer once it has finished what it was doing.
     pub(super) fn finish(self) {
-        drop(self.queue);
-        for thread in self.threads {
-            if thread.join().is_err() {
-                tracing::error!("a thread of the answer writer panicked");
-            }
+        drop(self.wake);
+        if self.checkpointer.join().is_err() {
+            tracing::error!("the answer writer's checkpointer panicked");
         }
     }
 }
