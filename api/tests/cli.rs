@@ -251,7 +251,7 @@ fn call(
 
 /// Killed with SIGKILL while answers pour in, the server has lost none it acknowledged:
 /// every 201's response is stored for its invitation, the database is intact, each
-/// stored response's invitation is answered, and the survey statistics count exactly
+/// stored response names its own pending invitation, and the survey statistics count exactly
 /// the stored responses. (A killed process leaves the page cache to the kernel, so this
 /// shows that no answer is acknowledged before its commit; surviving power loss rests
 /// on the flush before the acknowledgement: the writer's on SQLite, PostgreSQL's own.)
@@ -443,12 +443,13 @@ fn kill_9_while_answering(dir: &Path, database_url: Option<&str>, read_url: &str
         );
     }
     let n = stored.responses.len() as i64;
-    assert_eq!(stored.answered, n, "claims and responses differ");
+    assert_eq!(stored.answered, n, "responses and their invitations differ");
     assert_eq!(stored.counted, n, "statistics and responses differ");
 }
 
-/// What a campaign has in the database: its responses (id → invitation), its
-/// answered invitations, and the respondents its statistics count.
+/// What a campaign has in the database: its responses (id → invitation), the distinct
+/// pending invitations of the same campaign and agency they name, and the respondents
+/// its statistics count.
 struct Stored {
     responses: std::collections::HashMap<i64, i64>,
     answered: i64,
@@ -503,8 +504,11 @@ fn stored_after_the_crash(url: &str, campaign: i64) -> Stored {
         Stored {
             responses,
             answered: count(format!(
-                "SELECT COUNT(*) FROM invitations WHERE campaign_id = {campaign} \
-                 AND status = 'answered'"
+                "SELECT COUNT(DISTINCT invitations.id) FROM responses JOIN invitations \
+                 ON invitations.id = responses.invitation_id \
+                 AND invitations.campaign_id = responses.campaign_id \
+                 AND invitations.agency_id = responses.agency_id \
+                 WHERE responses.campaign_id = {campaign} AND invitations.status = 'pending'"
             ))
             .await,
             counted: count(format!(

@@ -14,6 +14,7 @@ mod m20261124_000008_ticket_channels;
 mod m20261124_000009_internal_assessment;
 mod m20261124_000010_index_models;
 mod m20261124_000011_survey_stats;
+mod m20261203_000012_answered_by_response;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000009_internal_assessment::Migration),
             Box::new(m20261124_000010_index_models::Migration),
             Box::new(m20261124_000011_survey_stats::Migration),
+            Box::new(m20261203_000012_answered_by_response::Migration),
         ]
     }
 }

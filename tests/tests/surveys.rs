@@ -1322,3 +1322,244 @@ async fn overdue_invitations_are_marked_expired_and_refused() {
     })
     .await;
 }
+
+/// Answering writes only the response; the invitation counts as answered because a
+/// response names it. Past its time the expiry task leaves it alone, the public page
+/// still says it was answered (not expired), and it never returns to the visit list.
+#[tokio::test]
+async fn an_answered_invitation_stays_answered_past_its_time() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agencies = agency_ids(&app, &bureau).await;
+        let today = Utc::now().date_naive().to_string();
+        app.post(
+            "/api/v1/cases",
+            &bureau,
+            json!({"cases": [
+                {"agency_id": agencies[0], "case_number": "答后-1", "kind": "penalty",
+                 "procedure": "general", "decision_date": today},
+                {"agency_id": agencies[1], "case_number": "答后-2", "kind": "penalty",
+                 "procedure": "general", "decision_date": today},
+            ]}),
+        )
+        .await
+        .expect(200);
+        let q = enterprise_questionnaire(&app, &bureau).await;
+        let campaign = open_campaign(&app, &bureau, q, "答后过期测试").await;
+        let generated = app
+            .post(
+                &format!("/api/v1/campaigns/{campaign}/invitations"),
+                &bureau,
+                json!({}),
+            )
+            .await
+            .expect(201);
+        let invitations = generated.body["invitations"].as_array().expect("list");
+        assert_eq!(invitations.len(), 2);
+        let (answered, unanswered) = (&invitations[0], &invitations[1]);
+        let token = answered["token"].as_str().expect("token").to_owned();
+        app.call(
+            Method::POST,
+            &format!("/api/v1/public/invitations/{token}/responses"),
+            None,
+            Some(json!({"answers": answers(1)})),
+        )
+        .await
+        .expect(201);
+        let visits = app
+            .get(&format!("/api/v1/campaigns/{campaign}/visits"), &bureau)
+            .await
+            .expect(200);
+        let listed: Vec<&Value> = visits.body.as_array().expect("list").iter().collect();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0]["invitation_id"], unanswered["id"]);
+
+        // 31 days on, only the unanswered invitation expires.
+        let later = Utc::now() + Duration::days(31);
+        assert_eq!(
+            pingjia_api::service::surveys::expire_due(&app.db, later)
+                .await
+                .expect("run"),
+            1
+        );
+        app.call(
+            Method::GET,
+            &format!("/api/v1/public/invitations/{token}"),
+            None,
+            None,
+        )
+        .await
+        .expect_error(409, "invitation_used");
+        let other = unanswered["token"].as_str().expect("token");
+        app.call(
+            Method::GET,
+            &format!("/api/v1/public/invitations/{other}"),
+            None,
+            None,
+        )
+        .await
+        .expect_error(409, "invitation_expired");
+        app.call(
+            Method::POST,
+            &format!("/api/v1/public/invitations/{token}/responses"),
+            None,
+            Some(json!({"answers": answers(2)})),
+        )
+        .await
+        .expect_error(409, "invitation_used");
+        // Neither is left to visit: one answered, one expired.
+        let visits = app
+            .get(&format!("/api/v1/campaigns/{campaign}/visits"), &bureau)
+            .await
+            .expect(200);
+        assert_eq!(visits.body.as_array().map(Vec::len), Some(0));
+        assert_eq!(overall_n(&app, &bureau, campaign).await, 1);
+    })
+    .await;
+}
+
+/// The migration that made a response what marks an invitation answered: undone, the
+/// answered invitation gets its old status and `answered_at` (the response's time)
+/// back; redone, it is `pending` again and still refuses a second answer.
+#[tokio::test]
+async fn the_answered_by_response_migration_goes_both_ways() {
+    use pingjia_migrations::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Statement};
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agencies = agency_ids(&app, &bureau).await;
+        let (_, invitation, _) =
+            single_invitation(&app, &bureau, agencies[0], "迁移-1", "迁移测试").await;
+        let token = invitation["token"].as_str().expect("token").to_owned();
+        app.call(
+            Method::POST,
+            &format!("/api/v1/public/invitations/{token}/responses"),
+            None,
+            Some(json!({"answers": answers(3)})),
+        )
+        .await
+        .expect(201);
+        let id = invitation["id"].as_i64().expect("id");
+        let backend = app.db.get_database_backend();
+        let status = |sql: &'static str| {
+            let db = app.db.clone();
+            async move {
+                db.query_one_raw(Statement::from_sql_and_values(backend, sql, [id.into()]))
+                    .await
+                    .expect("query")
+                    .expect("row")
+                    .try_get_by_index::<String>(0)
+                    .expect("value")
+            }
+        };
+        let (select_old, select_new) = match backend {
+            sea_orm::DbBackend::Postgres => (
+                "SELECT status || ' ' || CAST(answered_at IS NOT NULL AS TEXT) FROM invitations WHERE id = $1",
+                "SELECT status FROM invitations WHERE id = $1",
+            ),
+            _ => (
+                "SELECT status || ' ' || (answered_at IS NOT NULL) FROM invitations WHERE id = ?",
+                "SELECT status FROM invitations WHERE id = ?",
+            ),
+        };
+        assert_eq!(status(select_new).await, "pending");
+
+        Migrator::down(&app.db, Some(1)).await.expect("down");
+        let expected_old = match backend {
+            sea_orm::DbBackend::Postgres => "answered true",
+            _ => "answered 1",
+        };
+        assert_eq!(status(select_old).await, expected_old);
+
+        Migrator::up(&app.db, None).await.expect("up");
+        assert_eq!(status(select_new).await, "pending");
+        app.call(
+            Method::POST,
+            &format!("/api/v1/public/invitations/{token}/responses"),
+            None,
+            Some(json!({"answers": answers(4)})),
+        )
+        .await
+        .expect_error(409, "invitation_used");
+    })
+    .await;
+}
+
+/// Two replicas (two servers, each with its own answer writer) on one database, every
+/// token sent to both at once, several times: each invitation is answered exactly
+/// once, and every other attempt is told it was used. Answering writes no invitation
+/// row, so this rests on the unique response per invitation alone.
+#[tokio::test]
+async fn two_replicas_answer_each_invitation_exactly_once() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let bureau = app.key(Role::Bureau, Some("320700"), None).await;
+        let agencies: Vec<i64> = agency_ids(&app, &bureau)
+            .await
+            .into_iter()
+            .take(4)
+            .collect();
+        let uscc = an_enterprise(&app, &bureau).await;
+        app.post("/api/v1/cases", &bureau, cases(&agencies, &uscc))
+            .await
+            .expect(200);
+        let q = enterprise_questionnaire(&app, &bureau).await;
+        let campaign = open_campaign(&app, &bureau, q, "双副本").await;
+        let generated = app
+            .post(
+                &format!("/api/v1/campaigns/{campaign}/invitations"),
+                &bureau,
+                json!({"seed": "11"}),
+            )
+            .await
+            .expect(201);
+        let tokens: Vec<String> = generated.body["invitations"]
+            .as_array()
+            .expect("invitations")
+            .iter()
+            .map(|i| i["token"].as_str().expect("token").to_owned())
+            .collect();
+        assert!(tokens.len() >= 20, "{} invitations", tokens.len());
+        let (one, two) = (app.serve().await, app.serve().await);
+        let attempts: Vec<_> = (0..3)
+            .flat_map(|round| {
+                tokens.iter().enumerate().flat_map(move |(r, t)| {
+                    [one.addr, two.addr].map(|addr| {
+                        let token = t.clone();
+                        let body = json!({"answers": answers(r + round)}).to_string();
+                        tokio::spawn(async move {
+                            let url = format!("/api/v1/public/invitations/{token}/responses");
+                            (token, post_raw(addr, &url, &body).await)
+                        })
+                    })
+                })
+            })
+            .collect();
+        let outcomes: Vec<(String, u16)> = futures::future::join_all(attempts)
+            .await
+            .into_iter()
+            .map(|r| r.expect("task"))
+            .collect();
+        for token in &tokens {
+            let statuses: Vec<u16> = outcomes
+                .iter()
+                .filter(|(t, _)| t == token)
+                .map(|(_, s)| *s)
+                .collect();
+            assert_eq!(
+                statuses.iter().filter(|s| **s == 201).count(),
+                1,
+                "{statuses:?}"
+            );
+            assert_eq!(
+                statuses.iter().filter(|s| **s == 409).count(),
+                5,
+                "{statuses:?}"
+            );
+        }
+        assert_eq!(overall_n(&app, &bureau, campaign).await, tokens.len());
+    })
+    .await;
+}

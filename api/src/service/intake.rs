@@ -2,7 +2,7 @@
 //!
 //! Each app runs one writer task. It takes every answer that is waiting (up to
 //! [`MAX_GROUP`]) and, in one transaction, claims their invitations with one
-//! conditional `UPDATE … RETURNING` (pending, not expired, campaign open), validates
+//! conditional `SELECT` (pending, not expired, not answered, campaign open), validates
 //! each sheet against its questionnaire version (cached: published versions and a
 //! campaign's version never change), stores the responses with one multi-row
 //! `INSERT … RETURNING id`, commits, and only then answers each submitter.
@@ -11,9 +11,10 @@
 //! committed at once, so nothing waits for a timer. An answer is never acknowledged
 //! before its transaction is durable, and a group whose transaction fails is retried answer by
 //! answer so that one bad answer cannot fail the others. Exactly-once rests on the
-//! claim: only a `pending` invitation is claimed, inside the transaction that stores
-//! the response, so no interleaving (another replica, the expiry task) can store an
-//! answer twice. Tried and dropped: a separate lookup before the claim (a third of
+//! response itself: an invitation is answered when a response names it, and the unique
+//! index on `responses.invitation_id` admits one, so no interleaving (another replica,
+//! the expiry task) can store an answer twice. Answering writes nothing to the
+//! invitation's row, whose status only tells `pending` from `expired`. Tried and dropped: a separate lookup before the claim (a third of
 //! the writer's time) and checking the next group while the previous one commits
 //! (smaller groups, lower throughput).
 //!
@@ -26,7 +27,7 @@
 
 mod sqlite;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -35,7 +36,7 @@ use prometheus::{Histogram, HistogramOpts};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbErr, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter, QueryTrait,
+    DbErr, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter, QuerySelect, QueryTrait,
     TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -267,17 +268,18 @@ async fn version_of(
     Ok(v)
 }
 
-/// Whether an invitation (and its campaign) can take an answer at `now`.
+/// Whether an invitation (and its campaign) can take an answer at `now`; `answered`
+/// says whether a response names it.
 pub(crate) fn check_usable(
-    status: &str,
-    expires_at: DateTime<Utc>,
+    invitation: &invitation::Model,
+    answered: bool,
     campaign: &campaign::Model,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    if status == "answered" {
+    if answered {
         return Err(used());
     }
-    if status == "expired" || now >= expires_at {
+    if invitation.status == EXPIRED || now >= invitation.expires_at {
         return Err(expired());
     }
     match campaigns::availability(campaign, now) {
@@ -374,8 +376,13 @@ async fn run(
     }
 }
 
+/// A lone answer's failure to store: the unique index on `responses.invitation_id`
+/// refusing it means another writer (another replica) answered the invitation first.
 fn stored_error(err: DbErr) -> ServiceError {
-    ServiceError::from_unique(err, "this invitation has already been answered")
+    match err.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => used(),
+        _ => err.into(),
+    }
 }
 
 /// What answering needs of a campaign. None of it changes once a campaign exists
@@ -409,9 +416,9 @@ impl Writer<'_> {
     /// Claims, validates and stores a group in one transaction; the outcomes are in
     /// `subs` order.
     ///
-    /// The claim comes first (`UPDATE … WHERE token_hash IN … AND status = 'pending'
-    /// AND not expired AND the campaign is open RETURNING …`), so the common case costs
-    /// one statement before the insert. A claimed sheet that fails validation rolls the
+    /// The claim comes first (`SELECT … WHERE token_hash IN … AND status = 'pending'
+    /// AND not expired AND the campaign is open AND no response names it`), so the
+    /// common case costs one statement before the insert. A claimed sheet that fails validation rolls the
     /// attempt back and the group is claimed again without it (validation does not
     /// change, so the second attempt stores the rest).
     async fn write(&mut self, subs: &[Submission]) -> Result<Vec<Outcome>, DbErr> {
@@ -432,7 +439,7 @@ impl Writer<'_> {
                 Some(direct) => Txn::Direct(direct.begin()?),
                 None => Txn::Orm(self.db.begin().await?),
             };
-            let claimed = txn.claim(subs, &first, now).await?;
+            let claimed = txn.claim(&first, now).await?;
             let mut rows = Vec::with_capacity(claimed.len());
             // The score statistics change in the same transaction as the responses.
             let mut sums = super::survey_stats::CellSums::default();
@@ -574,11 +581,12 @@ impl Writer<'_> {
                 .into_iter()
                 .map(|(inv, c)| (inv.token_hash.clone(), (inv, c)))
                 .collect();
+        let answered = answered_among(self.db, found.values().map(|(inv, _)| inv.id)).await?;
         Ok(refused
             .iter()
             .map(|(hash, index)| {
                 let why = match found.get(*hash) {
-                    Some((inv, Some(c))) => check_usable(&inv.status, inv.expires_at, c, now)
+                    Some((inv, Some(c))) => check_usable(inv, answered.contains(&inv.id), c, now)
                         .err()
                         // Claimable now but not a moment ago: answered meanwhile.
                         .unwrap_or_else(used),
@@ -597,25 +605,17 @@ enum Txn<'c> {
 }
 
 impl Txn<'_> {
-    /// Claims the pending, unexpired invitations of open campaigns among the group's
-    /// first sheets; returns what the answers need.
+    /// Claims the pending, unexpired, unanswered invitations of open campaigns among
+    /// the group's first sheets; returns what the answers need.
     async fn claim(
         &self,
-        subs: &[Submission],
         first: &HashMap<&str, usize, foldhash::fast::RandomState>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Claimed>, DbErr> {
-        // Each claim sets one channel: the sheets go by channel.
-        let mut by_channel: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for (hash, index) in first {
-            by_channel
-                .entry(subs[*index].channel.as_str())
-                .or_default()
-                .push(hash);
-        }
+        let hashes: Vec<&str> = first.keys().copied().collect();
         match self {
-            Txn::Orm(txn) => claim(txn, by_channel, first.len(), now).await,
-            Txn::Direct(txn) => txn.claim(by_channel, now),
+            Txn::Orm(txn) => claim(txn, hashes, now).await,
+            Txn::Direct(txn) => txn.claim(&hashes, now),
         }
     }
 
@@ -652,50 +652,88 @@ impl Txn<'_> {
     }
 }
 
-/// Claims the pending, unexpired invitations of open campaigns among the token hashes
-/// of each channel (`sheets` of them in all), one statement per channel; returns what
-/// the answers need.
+/// Claims the pending, unexpired, unanswered invitations of open campaigns among the
+/// token hashes; returns what the answers need. The claim only reads: the response
+/// the same transaction stores marks the invitation answered, and the unique index on
+/// `responses.invitation_id` lets only one transaction store it (on PostgreSQL a
+/// concurrent one waits for that index entry and then fails, and its group is retried
+/// answer by answer).
 async fn claim(
     txn: &DatabaseTransaction,
-    by_channel: BTreeMap<&str, Vec<&str>>,
-    sheets: usize,
+    hashes: Vec<&str>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Claimed>, DbErr> {
-    let mut claimed = Vec::with_capacity(sheets);
-    for (channel, hashes) in by_channel {
-        // A correlated EXISTS, not `campaign_id IN (…)`: with an IN the planner may
-        // prefer the campaign index over the token index and scan the whole campaign.
-        let open = Query::select()
-            .expr(Expr::val(1))
-            .from(campaign::Entity)
-            .and_where(
-                Expr::col((campaign::Entity, campaign::Column::Id))
-                    .equals((invitation::Entity, invitation::Column::CampaignId)),
-            )
-            .and_where(campaign::Column::Status.eq(campaigns::OPEN))
-            .and_where(campaign::Column::OpensAt.lte(now))
-            .and_where(campaign::Column::ClosesAt.gt(now))
-            .to_owned();
-        let mut update = invitation::Entity::update_many()
-            .col_expr(invitation::Column::Status, Expr::value("answered"))
-            .col_expr(invitation::Column::AnsweredAt, Expr::value(now))
-            .col_expr(invitation::Column::Channel, Expr::value(channel))
-            .filter(invitation::Column::TokenHash.is_in(padded(hashes)))
-            .filter(invitation::Column::Status.eq("pending"))
-            .filter(invitation::Column::ExpiresAt.gt(now))
-            .filter(Expr::exists(open))
-            .into_query();
-        update.returning(Query::returning().columns([
+    // A correlated EXISTS, not `campaign_id IN (…)`: with an IN the planner may
+    // prefer the campaign index over the token index and scan the whole campaign.
+    let open = Query::select()
+        .expr(Expr::val(1))
+        .from(campaign::Entity)
+        .and_where(
+            Expr::col((campaign::Entity, campaign::Column::Id))
+                .equals((invitation::Entity, invitation::Column::CampaignId)),
+        )
+        .and_where(campaign::Column::Status.eq(campaigns::OPEN))
+        .and_where(campaign::Column::OpensAt.lte(now))
+        .and_where(campaign::Column::ClosesAt.gt(now))
+        .to_owned();
+    let select = invitation::Entity::find()
+        .select_only()
+        .columns([
             invitation::Column::Id,
             invitation::Column::TokenHash,
             invitation::Column::CampaignId,
             invitation::Column::AgencyId,
-        ]));
-        for row in txn.query_all(&update).await? {
-            claimed.push(Claimed::from_query_result(&row, "")?);
-        }
+        ])
+        .filter(invitation::Column::TokenHash.is_in(padded(hashes)))
+        .filter(invitation::Column::Status.eq(PENDING))
+        .filter(invitation::Column::ExpiresAt.gt(now))
+        .filter(Expr::exists(open))
+        .filter(unanswered())
+        .into_model::<Claimed>()
+        .all(txn)
+        .await?;
+    Ok(select)
+}
+
+/// The stored status of an invitation not expired by the expiry task; whether it has
+/// been answered is whether a response names it ([`unanswered`]).
+pub(crate) const PENDING: &str = "pending";
+
+/// The stored status the expiry task gives an unanswered invitation past its time.
+pub(crate) const EXPIRED: &str = "expired";
+
+/// Which of the invitations `ids` a response names.
+pub(crate) async fn answered_among(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashSet<i64>, DbErr> {
+    let ids: Vec<i64> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(HashSet::new());
     }
-    Ok(claimed)
+    let named: Vec<Option<i64>> = response::Entity::find()
+        .select_only()
+        .column(response::Column::InvitationId)
+        .filter(response::Column::InvitationId.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(named.into_iter().flatten().collect())
+}
+
+/// A condition on `invitations`: no response names the invitation.
+pub(crate) fn unanswered() -> sea_orm::sea_query::SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(response::Entity)
+            .and_where(
+                Expr::col((response::Entity, response::Column::InvitationId))
+                    .equals((invitation::Entity, invitation::Column::Id)),
+            )
+            .to_owned(),
+    )
+    .not()
 }
 
 /// The list padded to a power of two by repeating its last element, so that the

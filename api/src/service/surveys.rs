@@ -288,10 +288,9 @@ pub async fn generate_invitations(
             agency_id: Set(k.agency_id),
             token_hash: Set(hash_token(&token)),
             channel: Set("link".into()),
-            status: Set("pending".into()),
+            status: Set(super::intake::PENDING.into()),
             expires_at: Set(expires_at),
             created_at: Set(now),
-            answered_at: Set(None),
             ..Default::default()
         }
         .insert(&txn)
@@ -395,10 +394,9 @@ pub async fn invite_reporter(
         agency_id: Set(agency.id),
         token_hash: Set(hash_token(&token)),
         channel: Set("bot".into()),
-        status: Set("pending".into()),
+        status: Set(super::intake::PENDING.into()),
         expires_at: Set(c.closes_at),
         created_at: Set(now),
-        answered_at: Set(None),
         ..Default::default()
     }
     .insert(&txn)
@@ -473,12 +471,10 @@ pub async fn invited(
     token: &str,
 ) -> Result<Invited, ServiceError> {
     let (invitation, campaign) = find_invitation(db, token).await?;
-    check_usable(
-        &invitation.status,
-        invitation.expires_at,
-        &campaign,
-        Utc::now(),
-    )?;
+    let answered = !super::intake::answered_among(db, [invitation.id])
+        .await?
+        .is_empty();
+    check_usable(&invitation, answered, &campaign, Utc::now())?;
     let version = intake.version_of(db, &campaign).await?;
     let agency_name = super::agencies::public_name(db, invitation.agency_id).await?;
     Ok(Invited {
@@ -597,8 +593,9 @@ pub async fn pending_visits(
     let now = Utc::now();
     let pending = invitation::Entity::find()
         .filter(invitation::Column::CampaignId.eq(c.id))
-        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::Status.eq(super::intake::PENDING))
         .filter(invitation::Column::ExpiresAt.gt(now))
+        .filter(super::intake::unanswered())
         .order_by_asc(invitation::Column::Id)
         .all(db)
         .await?;
@@ -1105,17 +1102,20 @@ pub async fn export_page(
     Ok((rows, last))
 }
 
-/// Marks pending invitations whose time ran out as `expired`, as of `now`; returns how
-/// many changed. Run periodically by the server (expiry is also enforced on every
-/// answer, so a late run never lets an expired invitation through).
+/// Marks unanswered pending invitations whose time ran out as `expired`, as of `now`;
+/// returns how many changed. Run periodically by the server (expiry is also enforced
+/// on every answer, so a late run never lets an expired invitation through). An
+/// answer that commits while this runs stays answered: a response, not the stored
+/// status, is what says so.
 pub async fn expire_due(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, ServiceError> {
     let result = invitation::Entity::update_many()
         .col_expr(
             invitation::Column::Status,
-            sea_orm::sea_query::Expr::value("expired"),
+            sea_orm::sea_query::Expr::value(super::intake::EXPIRED),
         )
-        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::Status.eq(super::intake::PENDING))
         .filter(invitation::Column::ExpiresAt.lte(now))
+        .filter(super::intake::unanswered())
         .exec(db)
         .await?;
     Ok(result.rows_affected)

@@ -11,13 +11,15 @@ pub struct Model {
     /// SHA-256 of the one-time token; the token itself is never stored.
     #[sea_orm(unique)]
     pub token_hash: String,
-    /// link, qr, bot, phone or sms.
+    /// The channel the invitation was sent through: link, qr, bot, phone or sms (the
+    /// channel an answer came through is the response's).
     pub channel: String,
-    /// pending, answered or expired.
+    /// `pending`, or `expired` once the expiry task found it unanswered past its time.
+    /// An invitation is answered when a response names it (`responses.invitation_id`,
+    /// unique), whatever this says: answering writes only the response, not this row.
     pub status: String,
     pub expires_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
-    pub answered_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,7 +17,7 @@
 //! same way.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -69,17 +69,19 @@ impl Shapes {
     fn new() -> Self {
         let lengths = || (0..=MAX_ROWS.ilog2()).map(|log| 1usize << log);
         Self {
-            // Claims the pending, unexpired invitations of open campaigns among the
-            // token hashes `?4…` for channel `?2`.
+            // The invitations among the token hashes `?3…` that can take an answer at
+            // `?1`: pending, unexpired, unanswered, their campaign open (status `?2`).
+            // Only read: the response stored in the same transaction is what marks an
+            // invitation answered.
             claim: lengths()
                 .map(|n| {
                     format!(
-                        "UPDATE OR FAIL invitations SET status = 'answered', answered_at = ?1, channel = ?2 \
+                        "SELECT id, token_hash, campaign_id, agency_id FROM invitations \
                          WHERE token_hash IN ({}) AND status = 'pending' AND expires_at > ?1 \
                          AND EXISTS (SELECT 1 FROM campaigns WHERE campaigns.id = invitations.campaign_id \
-                         AND campaigns.status = ?3 AND campaigns.opens_at <= ?1 AND campaigns.closes_at > ?1) \
-                         RETURNING id, token_hash, campaign_id, agency_id",
-                        (4..4 + n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+                         AND campaigns.status = ?2 AND campaigns.opens_at <= ?1 AND campaigns.closes_at > ?1) \
+                         AND NOT EXISTS (SELECT 1 FROM responses WHERE responses.invitation_id = invitations.id)",
+                        (3..3 + n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
                     )
                 })
                 .collect(),
@@ -338,36 +340,30 @@ pub(super) struct Txn<'c> {
 }
 
 impl Txn<'_> {
-    /// Claims the invitations that can take an answer among the token hashes of each
-    /// channel, one statement per channel and chunk.
-    pub(super) fn claim(
-        &self,
-        by_channel: BTreeMap<&str, Vec<&str>>,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Claimed>, DbErr> {
+    /// Claims the invitations that can take an answer among the token hashes, one
+    /// statement per chunk. The transaction holds the write lock from its `BEGIN`, so
+    /// nothing can answer them before its responses are stored.
+    pub(super) fn claim(&self, hashes: &[&str], now: DateTime<Utc>) -> Result<Vec<Claimed>, DbErr> {
         let now = timestamp(now);
-        let mut claimed = Vec::new();
-        for (channel, hashes) in by_channel {
-            for chunk in chunks(&hashes) {
-                let sql = &self.shapes.claim[chunk.len().ilog2() as usize];
-                let mut claim = self.conn.prepare_cached(sql).map_err(sqlite_err)?;
-                claim.raw_bind_parameter(1, &now).map_err(sqlite_err)?;
-                claim.raw_bind_parameter(2, channel).map_err(sqlite_err)?;
-                claim
-                    .raw_bind_parameter(3, campaigns::OPEN)
-                    .map_err(sqlite_err)?;
-                for (i, hash) in chunk.iter().enumerate() {
-                    claim.raw_bind_parameter(4 + i, hash).map_err(sqlite_err)?;
-                }
-                let mut rows = claim.raw_query();
-                while let Some(r) = rows.next().map_err(sqlite_err)? {
-                    claimed.push(Claimed {
-                        id: r.get(0).map_err(sqlite_err)?,
-                        token_hash: r.get(1).map_err(sqlite_err)?,
-                        campaign_id: r.get(2).map_err(sqlite_err)?,
-                        agency_id: r.get(3).map_err(sqlite_err)?,
-                    });
-                }
+        let mut claimed = Vec::with_capacity(hashes.len());
+        for chunk in chunks(hashes) {
+            let sql = &self.shapes.claim[chunk.len().ilog2() as usize];
+            let mut claim = self.conn.prepare_cached(sql).map_err(sqlite_err)?;
+            claim.raw_bind_parameter(1, &now).map_err(sqlite_err)?;
+            claim
+                .raw_bind_parameter(2, campaigns::OPEN)
+                .map_err(sqlite_err)?;
+            for (i, hash) in chunk.iter().enumerate() {
+                claim.raw_bind_parameter(3 + i, hash).map_err(sqlite_err)?;
+            }
+            let mut rows = claim.raw_query();
+            while let Some(r) = rows.next().map_err(sqlite_err)? {
+                claimed.push(Claimed {
+                    id: r.get(0).map_err(sqlite_err)?,
+                    token_hash: r.get(1).map_err(sqlite_err)?,
+                    campaign_id: r.get(2).map_err(sqlite_err)?,
+                    agency_id: r.get(3).map_err(sqlite_err)?,
+                });
             }
         }
         Ok(claimed)
@@ -600,21 +596,20 @@ mod tests {
             .await
             .map_err(fail)?;
         assert_eq!(issued.len(), 101);
-        let sheets = || {
-            let hashes = issued.iter().map(|i| i.invitation.token_hash.as_str());
-            BTreeMap::from([("link", hashes.collect())])
-        };
+        let hashes: Vec<&str> = issued
+            .iter()
+            .map(|i| i.invitation.token_hash.as_str())
+            .collect();
 
         let direct = Direct::open(config.database_url.expose_secret(), Duration::from_secs(5))?;
         let now = Utc::now();
         let txn = direct.begin()?;
-        let claimed = txn.claim(sheets(), now)?;
+        let claimed = txn.claim(&hashes, now)?;
         let mut got: Vec<i64> = claimed.iter().map(|c| c.id).collect();
         let mut invited: Vec<i64> = issued.iter().map(|i| i.invitation.id).collect();
         got.sort_unstable();
         invited.sort_unstable();
         assert_eq!(got, invited);
-        assert!(txn.claim(sheets(), now)?.is_empty(), "claimed twice");
         let rows = claimed
             .iter()
             .enumerate()
@@ -637,7 +632,12 @@ mod tests {
             })
             .collect();
         let receipts = txn.insert(rows)?;
+        // Stored responses are what answer the invitations: none can be claimed again.
+        assert!(txn.claim(&hashes, now)?.is_empty(), "claimed twice");
         txn.commit()?;
+        let txn = direct.begin()?;
+        assert!(txn.claim(&hashes, now)?.is_empty(), "claimed after commit");
+        drop(txn);
 
         let stored: HashMap<i64, i64> = direct
             .conn
