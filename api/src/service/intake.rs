@@ -9,14 +9,15 @@
 //!
 //! Under load one commit (one flush of the log) carries many answers; a lone answer is
 //! committed at once, so nothing waits for a timer. An answer is never acknowledged
-//! before its transaction is durable, and a group whose transaction fails is retried answer by
-//! answer so that one bad answer cannot fail the others. Exactly-once rests on the
-//! response itself: an invitation is answered when a response names it, and the unique
-//! index on `responses.invitation_id` admits one, so no interleaving (another replica,
-//! the expiry task) can store an answer twice. Answering writes nothing to the
-//! invitation's row, whose status only tells `pending` from `expired`. Tried and dropped: a separate lookup before the claim (a third of
-//! the writer's time) and checking the next group while the previous one commits
-//! (smaller groups, lower throughput).
+//! before its transaction is durable, and a group whose transaction fails is retried
+//! answer by answer so that one bad answer cannot fail the others. Exactly-once rests
+//! on the response itself: an invitation is answered when a response names it, and the
+//! unique index on `responses.invitation_id` admits one, so no interleaving (another
+//! replica, the expiry task) can store an answer twice. Answering writes nothing to the
+//! invitation's row, whose status only tells `pending` from `expired`. Tried and
+//! dropped: a separate lookup before the claim (a third of the writer's time) and
+//! checking the next group while the previous one commits (smaller groups, lower
+//! throughput).
 //!
 //! On SQLite the group transaction runs on a rusqlite connection of the writer's own,
 //! with statements prepared once (claims and inserts many rows each, statistics one
@@ -418,9 +419,9 @@ impl Writer<'_> {
     ///
     /// The claim comes first (`SELECT … WHERE token_hash IN … AND status = 'pending'
     /// AND not expired AND the campaign is open AND no response names it`), so the
-    /// common case costs one statement before the insert. A claimed sheet that fails validation rolls the
-    /// attempt back and the group is claimed again without it (validation does not
-    /// change, so the second attempt stores the rest).
+    /// common case costs one statement before the insert. A claimed sheet that fails
+    /// validation rolls the attempt back and the group is claimed again without it
+    /// (validation does not change, so the second attempt stores the rest).
     async fn write(&mut self, subs: &[Submission]) -> Result<Vec<Outcome>, DbErr> {
         let mut outcomes: Vec<Option<Outcome>> = subs.iter().map(|_| None).collect();
         // Of several answers to one invitation in a group only the first may claim it.
@@ -676,7 +677,7 @@ async fn claim(
         .and_where(campaign::Column::OpensAt.lte(now))
         .and_where(campaign::Column::ClosesAt.gt(now))
         .to_owned();
-    let select = invitation::Entity::find()
+    invitation::Entity::find()
         .select_only()
         .columns([
             invitation::Column::Id,
@@ -691,8 +692,7 @@ async fn claim(
         .filter(unanswered())
         .into_model::<Claimed>()
         .all(txn)
-        .await?;
-    Ok(select)
+        .await
 }
 
 /// The stored status of an invitation not expired by the expiry task; whether it has
