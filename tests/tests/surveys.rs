@@ -631,6 +631,33 @@ async fn the_direct_answer_route_answers_exactly_as_the_documented_operation() {
     .await;
 }
 
+/// The demo's first four agencies' [`cases`], an open invitation-mode campaign named
+/// `name`, and the tokens of its invitations generated with `seed`.
+async fn invited_tokens(app: &TestApp, bureau: &str, name: &str, seed: &str) -> (i64, Vec<String>) {
+    let agencies: Vec<i64> = agency_ids(app, bureau).await.into_iter().take(4).collect();
+    let uscc = an_enterprise(app, bureau).await;
+    app.post("/api/v1/cases", bureau, cases(&agencies, &uscc))
+        .await
+        .expect(200);
+    let q = enterprise_questionnaire(app, bureau).await;
+    let campaign = open_campaign(app, bureau, q, name).await;
+    let generated = app
+        .post(
+            &format!("/api/v1/campaigns/{campaign}/invitations"),
+            bureau,
+            json!({"seed": seed}),
+        )
+        .await
+        .expect(201);
+    let tokens = generated.body["invitations"]
+        .as_array()
+        .expect("invitations")
+        .iter()
+        .map(|i| i["token"].as_str().expect("token").to_owned())
+        .collect();
+    (campaign, tokens)
+}
+
 /// A burst of answers to many invitations at once is committed in groups: every
 /// invitation is answered exactly once, each winner gets its own response id, and a
 /// duplicate anywhere in the burst (the same group or the next) gets 409.
@@ -639,31 +666,7 @@ async fn a_burst_of_answers_stores_each_invitation_exactly_once() {
     for_each_backend(|app| async move {
         app.with_demo().await;
         let bureau = app.key(Role::Bureau, Some("320700"), None).await;
-        let agencies: Vec<i64> = agency_ids(&app, &bureau)
-            .await
-            .into_iter()
-            .take(4)
-            .collect();
-        let uscc = an_enterprise(&app, &bureau).await;
-        app.post("/api/v1/cases", &bureau, cases(&agencies, &uscc))
-            .await
-            .expect(200);
-        let q = enterprise_questionnaire(&app, &bureau).await;
-        let campaign = open_campaign(&app, &bureau, q, "并发批量").await;
-        let generated = app
-            .post(
-                &format!("/api/v1/campaigns/{campaign}/invitations"),
-                &bureau,
-                json!({"seed": "7"}),
-            )
-            .await
-            .expect(201);
-        let tokens: Vec<String> = generated.body["invitations"]
-            .as_array()
-            .expect("invitations")
-            .iter()
-            .map(|i| i["token"].as_str().expect("token").to_owned())
-            .collect();
+        let (campaign, tokens) = invited_tokens(&app, &bureau, "并发批量", "7").await;
         assert!(tokens.len() >= 30, "{} invitations", tokens.len());
         let server = app.serve().await;
         // Every token three times, interleaved so duplicates meet in one group and
@@ -1496,31 +1499,7 @@ async fn two_replicas_answer_each_invitation_exactly_once() {
     for_each_backend(|app| async move {
         app.with_demo().await;
         let bureau = app.key(Role::Bureau, Some("320700"), None).await;
-        let agencies: Vec<i64> = agency_ids(&app, &bureau)
-            .await
-            .into_iter()
-            .take(4)
-            .collect();
-        let uscc = an_enterprise(&app, &bureau).await;
-        app.post("/api/v1/cases", &bureau, cases(&agencies, &uscc))
-            .await
-            .expect(200);
-        let q = enterprise_questionnaire(&app, &bureau).await;
-        let campaign = open_campaign(&app, &bureau, q, "双副本").await;
-        let generated = app
-            .post(
-                &format!("/api/v1/campaigns/{campaign}/invitations"),
-                &bureau,
-                json!({"seed": "11"}),
-            )
-            .await
-            .expect(201);
-        let tokens: Vec<String> = generated.body["invitations"]
-            .as_array()
-            .expect("invitations")
-            .iter()
-            .map(|i| i["token"].as_str().expect("token").to_owned())
-            .collect();
+        let (campaign, tokens) = invited_tokens(&app, &bureau, "双副本", "11").await;
         assert!(tokens.len() >= 20, "{} invitations", tokens.len());
         let (one, two) = (app.serve().await, app.serve().await);
         let attempts: Vec<_> = (0..3)
