@@ -2,6 +2,8 @@
 //! database — a new SQLite file always, and a newly created PostgreSQL database too
 //! when `PINGJIA_TEST_POSTGRES_URL` is set (dropped afterwards).
 
+pub mod fixtures;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -137,6 +137,7 @@ pub struct OutboxBatch {
 #[derive(Object, Debug)]
 pub struct AckBody {
     /// Ids of delivered notifications, 1–500.
+    #[oai(validator(max_items = 500))]
     pub ids: Vec<i64>,
 }
 

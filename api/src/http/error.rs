@@ -134,6 +134,9 @@ fn json_response(status: StatusCode, body: &ErrorBody) -> Response {
         .body(payload)
 }
 
+/// Fields listed in a 422's `details.fields`; `details.field_count` counts them all.
+pub const MAX_REPORTED_FIELDS: usize = 100;
+
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         match err {
@@ -150,16 +153,24 @@ impl From<ServiceError> for ApiError {
                 Self::new(StatusCode::CONFLICT, code, message, json!({}))
             }
             ServiceError::Validation(fields) => {
-                let message = fields
+                // A body with a huge array can break a rule in every element: the
+                // answer lists the first fields and counts the rest.
+                let shown = &fields[..fields.len().min(MAX_REPORTED_FIELDS)];
+                let mut message = shown
                     .iter()
+                    .take(10)
                     .map(|f| format!("invalid field `{}`: {}", f.field, f.reason))
                     .collect::<Vec<_>>()
                     .join("; ");
+                if fields.len() > 10 {
+                    message.push_str(&format!("; and {} more", fields.len() - 10));
+                }
                 let details = json!({
-                    "fields": fields
+                    "fields": shown
                         .iter()
                         .map(|f| json!({"field": f.field, "reason": f.reason}))
-                        .collect::<Vec<_>>()
+                        .collect::<Vec<_>>(),
+                    "field_count": fields.len(),
                 });
                 Self::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -168,6 +179,12 @@ impl From<ServiceError> for ApiError {
                     details,
                 )
             }
+            ServiceError::TooLarge(message) => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                message,
+                json!({}),
+            ),
             ServiceError::RateLimited { retry_after_secs } => Self::too_many_requests(
                 "too many answers from this address; please try again later",
                 retry_after_secs,

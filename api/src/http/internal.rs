@@ -11,9 +11,9 @@ use super::auth::ApiKey;
 use super::error::{ReadError, WriteError};
 use super::surveys::{ImportBody, ImportError};
 use super::{ApiTags, Created};
-use crate::service::ServiceError;
 use crate::service::imports::{self, Table};
-use crate::service::internal::{self, Report};
+use crate::service::internal::{self, Batch, Report};
+use crate::service::{Actor, ServiceError};
 use crate::startup::AppState;
 use crate::store::{file_review, three_systems};
 
@@ -24,29 +24,27 @@ pub struct BatchReport {
     pub rows: u64,
     /// Records stored, new or updated (0 with `atomic` when any row was bad).
     pub stored: u64,
-    /// Bad rows: (row — 1-based record or data row, column, reason).
+    /// The first 100 bad rows: (row — 1-based record or data row, column, reason).
     pub errors: Vec<ImportError>,
+    /// How many errors there were in all.
+    pub error_count: u64,
 }
 
 impl From<Report> for BatchReport {
     fn from(r: Report) -> Self {
+        let (error_count, errors) = super::surveys::reported(r.errors);
         Self {
             rows: r.rows as u64,
             stored: r.stored as u64,
-            errors: r
-                .errors
-                .into_iter()
-                .map(|e| ImportError {
-                    row: e.row as u64,
-                    column: e.column,
-                    reason: e.reason,
-                })
-                .collect(),
+            errors,
+            error_count,
         }
     }
 }
 
-fn table(body: ImportBody) -> Result<Table, ServiceError> {
+/// The file's table, read only once the key may store `batch`.
+fn table(actor: &Actor, batch: Batch, body: ImportBody) -> Result<Table, ServiceError> {
+    batch.authorize(actor)?;
     match body {
         ImportBody::Csv(b) => imports::read_csv(&b.0),
         ImportBody::Xlsx(b) => imports::read_xlsx(&b.0),
@@ -72,7 +70,7 @@ pub struct ReviewRecord {
     /// 0–100.
     pub score: f64,
     pub reviewer: String,
-    #[oai(default)]
+    #[oai(default, validator(max_items = 100))]
     pub items: Vec<ReviewItem>,
     pub reviewed_on: NaiveDate,
 }
@@ -334,7 +332,7 @@ impl InternalApi {
         atomic: Query<Option<bool>>,
         body: ImportBody,
     ) -> Result<Json<BatchReport>, WriteError> {
-        let t = table(body)?;
+        let t = table(&auth.0, Batch::Reviews, body)?;
         let (records, errors) = internal::reviews_from_table(&t);
         let report = internal::ingest_reviews(
             &state.db,
@@ -525,7 +523,7 @@ impl InternalApi {
         atomic: Query<Option<bool>>,
         body: ImportBody,
     ) -> Result<Json<BatchReport>, WriteError> {
-        let t = table(body)?;
+        let t = table(&auth.0, Batch::ThreeSystems, body)?;
         let (records, errors) = internal::three_systems_from_table(&t);
         let report = internal::ingest_three_systems(
             &state.db,
@@ -622,7 +620,7 @@ impl InternalApi {
         atomic: Query<Option<bool>>,
         body: ImportBody,
     ) -> Result<Json<BatchReport>, WriteError> {
-        let t = table(body)?;
+        let t = table(&auth.0, Batch::Training, body)?;
         let (records, errors) = internal::training_from_table(&t);
         let report = internal::ingest_training(
             &state.db,

@@ -53,6 +53,7 @@ pub struct NewIndexModel {
 #[derive(Object, Debug)]
 pub struct AhpRequest {
     /// n×n, positive and reciprocal (a[j][i] = 1/a[i][j]), Saaty's 1–9 scale.
+    #[oai(validator(max_items = 20))]
     pub matrix: Vec<Vec<f64>>,
 }
 

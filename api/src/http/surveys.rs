@@ -21,6 +21,7 @@ pub struct Campaign {
     pub name: String,
     pub questionnaire_version_id: i64,
     pub region_code: String,
+    #[oai(validator(max_items = 5000))]
     pub agency_ids: Option<Vec<i64>>,
     /// `invitation` or `open`.
     pub mode: String,
@@ -65,6 +66,7 @@ pub struct CreateCampaign {
     /// The region subtree covered.
     pub region_code: String,
     /// Optionally only these agencies (within the region).
+    #[oai(validator(max_items = 5000))]
     pub agency_ids: Option<Vec<i64>>,
     /// `invitation` (one-time links) or `open` (public link).
     pub mode: String,
@@ -75,7 +77,7 @@ pub struct CreateCampaign {
     /// Completions faster than this many seconds are flagged (default 20).
     pub too_fast_secs: Option<i32>,
     /// Most answers per agency for open campaigns.
-    #[oai(default)]
+    #[oai(default, validator(max_items = 5000))]
     pub quotas: Vec<Quota>,
 }
 
@@ -112,7 +114,7 @@ pub struct CaseInput {
     pub procedure: String,
     /// 统一社会信用代码 of the enterprise concerned (registered first).
     pub enterprise_uscc: Option<String>,
-    #[oai(default)]
+    #[oai(default, validator(max_items = 50))]
     pub officer_ids: Vec<i64>,
     pub decision_date: NaiveDate,
     #[oai(default)]
@@ -282,6 +284,23 @@ pub struct ImportError {
     pub reason: String,
 }
 
+/// The first errors of a report (at most
+/// [`MAX_REPORTED_ERRORS`](crate::service::imports::limits::MAX_REPORTED_ERRORS)) and
+/// how many there were in all.
+pub fn reported(errors: Vec<crate::service::imports::RowError>) -> (u64, Vec<ImportError>) {
+    let count = errors.len() as u64;
+    let listed = errors
+        .into_iter()
+        .take(crate::service::imports::limits::MAX_REPORTED_ERRORS)
+        .map(|e| ImportError {
+            row: e.row as u64,
+            column: e.column,
+            reason: e.reason,
+        })
+        .collect();
+    (count, listed)
+}
+
 /// What an import did.
 #[derive(Object, Debug)]
 pub struct ImportReport {
@@ -289,7 +308,10 @@ pub struct ImportReport {
     pub rows: u64,
     /// Responses stored (0 with `atomic=true` when any row was bad).
     pub stored: u64,
+    /// The first 100 rejected cells.
     pub errors: Vec<ImportError>,
+    /// How many cells were rejected in all (`errors` lists the first 100).
+    pub error_count: u64,
 }
 
 /// Export file format.
@@ -414,6 +436,7 @@ async fn xlsx_body(
 #[derive(Object, Debug)]
 pub struct RulesBody {
     /// Case kinds visited (default inspection, penalty, coercion).
+    #[oai(validator(max_items = 20))]
     pub kinds: Vec<String>,
     /// Share of general-procedure cases visited (policy: 1).
     pub general_rate: f64,
@@ -449,6 +472,7 @@ impl Rules {
 /// Overrides of the return-visit rules for one generation.
 #[derive(Object, Debug)]
 pub struct RulesInput {
+    #[oai(validator(max_items = 20))]
     pub kinds: Option<Vec<String>>,
     pub general_rate: Option<f64>,
     pub simple_rate: Option<f64>,
@@ -863,30 +887,25 @@ impl SurveysApi {
         atomic: Query<Option<bool>>,
         body: ImportBody,
     ) -> Result<Json<ImportReport>, WriteError> {
-        let table = match body {
-            ImportBody::Csv(b) => crate::service::imports::read_csv(&b.0)?,
-            ImportBody::Xlsx(b) => crate::service::imports::read_xlsx(&b.0)?,
+        crate::service::imports::authorize(&auth.0)?;
+        let read = || match body {
+            ImportBody::Csv(b) => crate::service::imports::read_csv(&b.0),
+            ImportBody::Xlsx(b) => crate::service::imports::read_xlsx(&b.0),
         };
         let report = crate::service::imports::import(
             &state.db,
             &auth.0,
             id.0,
-            table,
+            read,
             atomic.0.unwrap_or(false),
         )
         .await?;
+        let (error_count, errors) = reported(report.errors);
         Ok(Json(ImportReport {
             rows: report.rows as u64,
             stored: report.stored as u64,
-            errors: report
-                .errors
-                .into_iter()
-                .map(|e| ImportError {
-                    row: e.row as u64,
-                    column: e.column,
-                    reason: e.reason,
-                })
-                .collect(),
+            errors,
+            error_count,
         }))
     }
 

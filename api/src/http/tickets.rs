@@ -222,8 +222,10 @@ pub struct HotlineReport {
     pub created: Vec<ImportedOrder>,
     /// Rows imported before (unchanged).
     pub duplicates: Vec<ImportedOrder>,
-    /// Rejected rows: (row, column, reason); nothing was filed for them.
+    /// The first 100 rejected rows: (row, column, reason); nothing was filed for them.
     pub errors: Vec<super::surveys::ImportError>,
+    /// How many errors there were in all.
+    pub error_count: u64,
 }
 
 fn orders(list: Vec<(usize, String, String)>) -> Vec<ImportedOrder> {
@@ -402,6 +404,7 @@ impl TicketsApi {
         auth: ApiKey,
         body: super::surveys::ImportBody,
     ) -> Result<Json<HotlineReport>, WriteError> {
+        crate::service::hotline::authorize(&auth.0)?;
         let table = match body {
             super::surveys::ImportBody::Csv(b) => crate::service::imports::read_csv(&b.0)?,
             super::surveys::ImportBody::Xlsx(b) => crate::service::imports::read_xlsx(&b.0)?,
@@ -414,19 +417,13 @@ impl TicketsApi {
             table,
         )
         .await?;
+        let (error_count, errors) = super::surveys::reported(report.errors);
         Ok(Json(HotlineReport {
             rows: report.rows as u64,
             created: orders(report.created),
             duplicates: orders(report.duplicates),
-            errors: report
-                .errors
-                .into_iter()
-                .map(|e| super::surveys::ImportError {
-                    row: e.row as u64,
-                    column: e.column,
-                    reason: e.reason,
-                })
-                .collect(),
+            errors,
+            error_count,
         }))
     }
 

@@ -134,6 +134,27 @@ pub async fn get(
     }
 }
 
+/// A campaign the caller is about to change: 404 when it does not exist, 403 when it
+/// lies outside the key's region scope (writes answer 403, reads 404). Returns the
+/// campaign and its region path.
+pub async fn get_for_write(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+) -> Result<(campaign::Model, String), ServiceError> {
+    let c = campaign::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound { entity: "campaign" })?;
+    let path = region_path(db, &c).await?;
+    if !actor.covers_path(&path) {
+        return Err(ServiceError::forbidden(
+            "the campaign lies outside the key's scope",
+        ));
+    }
+    Ok((c, path))
+}
+
 pub async fn list(
     db: &DatabaseConnection,
     actor: &Actor,

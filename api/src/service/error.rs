@@ -34,6 +34,9 @@ pub enum ServiceError {
     /// Input that parsed but breaks a rule; names every offending field.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// The input is larger than a limit allows (rows, columns, unpacked size).
+    #[error("{0}")]
+    TooLarge(String),
     /// Too many requests from this client; retry after the given seconds.
     #[error("too many requests")]
     RateLimited { retry_after_secs: i64 },

@@ -94,6 +94,22 @@ fn column_of(field: &str) -> String {
     .to_owned()
 }
 
+/// Refuses a key that may not import work orders; checked before the file is read.
+pub fn authorize(actor: &Actor) -> Result<(), ServiceError> {
+    let allowed = match actor.role {
+        Role::Admin | Role::Bureau => true,
+        Role::Channel => actor.channel.as_deref() == Some(CHANNEL),
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ServiceError::forbidden(
+            "only admin, bureau and hotline_12345 channel keys import hotline work orders",
+        ))
+    }
+}
+
 /// Imports a batch (admin, bureau within its region, or a `hotline_12345` channel key).
 pub async fn import(
     db: &DatabaseConnection,
@@ -102,16 +118,7 @@ pub async fn import(
     actor: &Actor,
     table: Table,
 ) -> Result<HotlineReport, ServiceError> {
-    let allowed = match actor.role {
-        Role::Admin | Role::Bureau => true,
-        Role::Channel => actor.channel.as_deref() == Some(CHANNEL),
-        _ => false,
-    };
-    if !allowed {
-        return Err(ServiceError::forbidden(
-            "only admin, bureau and hotline_12345 channel keys import hotline work orders",
-        ));
-    }
+    authorize(actor)?;
     let index = |name: &str| table.header.iter().position(|h| h.trim() == name);
     let missing: Vec<&str> = REQUIRED
         .iter()
@@ -128,11 +135,11 @@ pub async fn import(
             ),
         ));
     }
-    if table.rows.len() > 5000 {
-        return Err(ServiceError::invalid(
-            "file",
-            "at most 5,000 work orders per import",
-        ));
+    if table.rows.len() > super::imports::limits::MAX_ROWS {
+        return Err(ServiceError::TooLarge(format!(
+            "at most {} work orders per import",
+            super::imports::limits::MAX_ROWS
+        )));
     }
     let mut report = HotlineReport {
         rows: table.rows.len(),

@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::{Actor, ServiceError, audit, campaigns, questionnaires, regions};
+use super::{Actor, ServiceError, audit, campaigns, questionnaires};
 use crate::domain::Role;
 use crate::domain::questionnaire::{
     Question, QuestionType, answers_to_json, straight_lined, validate_answers,
@@ -43,48 +43,203 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
-/// Reads CSV bytes (UTF-8, optional BOM).
+/// Bounds on an uploaded table. They are checked while the file is read, so a file
+/// costs bounded time and memory whatever it declares: a refused file stops being
+/// read at the first cell past a limit.
+pub mod limits {
+    /// Data rows (below the header) in one import.
+    pub const MAX_ROWS: usize = 5000;
+    /// Columns of the header and of any row.
+    pub const MAX_COLUMNS: usize = 100;
+    /// Characters of one cell.
+    pub const MAX_CELL_CHARS: usize = 4000;
+    /// Bytes of all the parts of an XLSX workbook once decompressed.
+    pub const MAX_UNPACKED_BYTES: u64 = 32 << 20;
+    /// Parts (files) of an XLSX workbook.
+    pub const MAX_PARTS: usize = 256;
+    /// Row errors listed in a report; the rest are only counted.
+    pub const MAX_REPORTED_ERRORS: usize = 100;
+}
+
+use limits::{MAX_CELL_CHARS, MAX_COLUMNS, MAX_PARTS, MAX_ROWS, MAX_UNPACKED_BYTES};
+
+fn too_many_rows() -> ServiceError {
+    ServiceError::TooLarge(format!(
+        "the file has more than {MAX_ROWS} data rows; split it into several imports"
+    ))
+}
+
+fn too_many_columns() -> ServiceError {
+    ServiceError::TooLarge(format!("the file has more than {MAX_COLUMNS} columns"))
+}
+
+/// A cell's text, refused when longer than [`MAX_CELL_CHARS`].
+fn cell_text(raw: &str, row: usize, column: usize) -> Result<String, ServiceError> {
+    let cell = raw.trim();
+    if cell.len() > MAX_CELL_CHARS && cell.chars().count() > MAX_CELL_CHARS {
+        return Err(ServiceError::invalid(
+            "file",
+            format!(
+                "row {row}, column {}: a cell may hold at most {MAX_CELL_CHARS} characters",
+                column + 1
+            ),
+        ));
+    }
+    Ok(cell.to_owned())
+}
+
+/// Reads CSV bytes (UTF-8, optional BOM), at most [`MAX_ROWS`] data rows of
+/// [`MAX_COLUMNS`] columns.
 pub fn read_csv(bytes: &[u8]) -> Result<Table, ServiceError> {
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .from_reader(bytes);
-    let header = reader
+    let header_record = reader
         .headers()
-        .map_err(|e| ServiceError::invalid("file", format!("unreadable CSV header: {e}")))?
+        .map_err(|e| ServiceError::invalid("file", format!("unreadable CSV header: {e}")))?;
+    if header_record.len() > MAX_COLUMNS {
+        return Err(too_many_columns());
+    }
+    let header = header_record
         .iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
+        .enumerate()
+        .map(|(c, h)| cell_text(h, 0, c))
+        .collect::<Result<_, _>>()?;
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
+        if i == MAX_ROWS {
+            return Err(too_many_rows());
+        }
         let record =
             record.map_err(|e| ServiceError::invalid("file", format!("row {}: {e}", i + 1)))?;
-        rows.push(record.iter().map(|c| c.trim().to_owned()).collect());
+        if record.len() > MAX_COLUMNS {
+            return Err(too_many_columns());
+        }
+        rows.push(
+            record
+                .iter()
+                .enumerate()
+                .map(|(c, cell)| cell_text(cell, i + 1, c))
+                .collect::<Result<_, _>>()?,
+        );
     }
     Ok(Table { header, rows })
 }
 
-/// Reads the first worksheet of XLSX bytes.
+/// Decompresses every part of a workbook into nothing, counting the bytes that really
+/// come out (a zip's declared sizes may lie), and refuses it past
+/// [`MAX_UNPACKED_BYTES`] or [`MAX_PARTS`] before any XML is parsed.
+fn check_unpacked_size(bytes: &[u8]) -> Result<(), ServiceError> {
+    let unreadable = |e: &dyn std::fmt::Display| {
+        ServiceError::invalid("file", format!("not a readable XLSX workbook: {e}"))
+    };
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    if zip.len() > MAX_PARTS {
+        return Err(ServiceError::TooLarge(format!(
+            "the workbook has more than {MAX_PARTS} parts"
+        )));
+    }
+    let too_big = || {
+        ServiceError::TooLarge(format!(
+            "the workbook unpacks to more than {} MiB",
+            MAX_UNPACKED_BYTES >> 20
+        ))
+    };
+    let mut left = MAX_UNPACKED_BYTES;
+    for i in 0..zip.len() {
+        let part = zip.by_index(i).map_err(|e| unreadable(&e))?;
+        if part.size() > left {
+            return Err(too_big());
+        }
+        let mut bounded = std::io::Read::take(part, left + 1);
+        let n = std::io::copy(&mut bounded, &mut std::io::sink()).map_err(|e| unreadable(&e))?;
+        if n > left {
+            return Err(too_big());
+        }
+        left -= n;
+    }
+    Ok(())
+}
+
+/// Reads the first worksheet of XLSX bytes: the table starts at its first used row and
+/// column and may span at most [`MAX_ROWS`] + 1 rows and [`MAX_COLUMNS`] columns. The
+/// declared dimension is checked before any cell is read, and every cell's position
+/// as it is read (a sheet may declare less than it holds).
 pub fn read_xlsx(bytes: &[u8]) -> Result<Table, ServiceError> {
     use calamine::Reader;
-    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec()))
+    check_unpacked_size(bytes)?;
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes))
         .map_err(|e| ServiceError::invalid("file", format!("not a readable XLSX workbook: {e}")))?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| ServiceError::invalid("file", "the workbook has no worksheet"))?
-        .map_err(|e| ServiceError::invalid("file", format!("unreadable worksheet: {e}")))?;
-    let mut rows = range.rows().map(|r| {
-        r.iter()
-            .map(|c| c.to_string().trim().to_owned())
-            .collect::<Vec<_>>()
-    });
-    let header = rows
+    let first = book
+        .sheet_names()
+        .into_iter()
         .next()
-        .ok_or_else(|| ServiceError::invalid("file", "the worksheet is empty"))?;
+        .ok_or_else(|| ServiceError::invalid("file", "the workbook has no worksheet"))?;
+    let unreadable = |e: calamine::XlsxError| {
+        ServiceError::invalid("file", format!("unreadable worksheet: {e}"))
+    };
+    let mut cells = book.worksheet_cells_reader(&first).map_err(unreadable)?;
+    let declared = cells.dimensions();
+    let span = |lo: u32, hi: u32| hi.saturating_sub(lo) as usize + 1;
+    if span(declared.start.0, declared.end.0) > MAX_ROWS + 1 {
+        return Err(too_many_rows());
+    }
+    if span(declared.start.1, declared.end.1) > MAX_COLUMNS {
+        return Err(too_many_columns());
+    }
+    // (row, column, text) of every non-blank cell, with the bounding box so far.
+    let mut used: Vec<(u32, u32, String)> = Vec::new();
+    let (mut top, mut bottom, mut left, mut right) = (u32::MAX, 0, u32::MAX, 0);
+    while let Some(cell) = cells.next_cell().map_err(unreadable)? {
+        let (row, col) = cell.get_position();
+        let value = calamine::Data::from(cell.get_value().clone());
+        if matches!(value, calamine::Data::Empty) {
+            continue;
+        }
+        (top, bottom) = (top.min(row), bottom.max(row));
+        (left, right) = (left.min(col), right.max(col));
+        if span(top, bottom) > MAX_ROWS + 1 {
+            return Err(too_many_rows());
+        }
+        if span(left, right) > MAX_COLUMNS {
+            return Err(too_many_columns());
+        }
+        let text = value.to_string();
+        let text = cell_text(
+            &text,
+            row.saturating_sub(top) as usize,
+            col.saturating_sub(left) as usize,
+        )?;
+        if !text.is_empty() {
+            used.push((row, col, text));
+        }
+    }
+    if used.is_empty() {
+        return Err(ServiceError::invalid("file", "the worksheet is empty"));
+    }
+    let width = span(left, right);
+    let mut grid: Vec<Vec<String>> = vec![Vec::new(); span(top, bottom)];
+    for (row, col, text) in used {
+        let line = &mut grid[(row - top) as usize];
+        if line.is_empty() {
+            line.resize(width, String::new());
+        }
+        line[(col - left) as usize] = text;
+    }
+    let mut rows = grid.into_iter();
+    let mut header = rows.next().unwrap_or_default();
+    header.resize(width, String::new());
     Ok(Table {
         header,
-        rows: rows.filter(|r| r.iter().any(|c| !c.is_empty())).collect(),
+        rows: rows
+            .filter(|r| r.iter().any(|c| !c.is_empty()))
+            .map(|mut r| {
+                r.resize(width, String::new());
+                r
+            })
+            .collect(),
     })
 }
 
@@ -126,26 +281,29 @@ fn cell_value(q: &Question, cell: &str) -> Result<Option<Value>, String> {
     }))
 }
 
-/// Imports a table of offline answers into a campaign.
+/// Refuses a key whose role may not import results; checked before the file is read.
+pub fn authorize(actor: &Actor) -> Result<(), ServiceError> {
+    if actor.is(&[Role::Admin, Role::Bureau, Role::Evaluator]) {
+        Ok(())
+    } else {
+        Err(ServiceError::forbidden(
+            "only admin, bureau and evaluator keys import results",
+        ))
+    }
+}
+
+/// Imports a table of offline answers into a campaign. The file is read (`read`)
+/// only once the key's role and scope allow the import.
 pub async fn import(
     db: &DatabaseConnection,
     actor: &Actor,
     campaign_id: i64,
-    table: Table,
+    read: impl FnOnce() -> Result<Table, ServiceError>,
     atomic: bool,
 ) -> Result<ImportReport, ServiceError> {
-    if !actor.is(&[Role::Admin, Role::Bureau, Role::Evaluator]) {
-        return Err(ServiceError::forbidden(
-            "only admin, bureau and evaluator keys import results",
-        ));
-    }
-    let c = campaigns::get(db, actor, campaign_id).await?;
-    let campaign_path = regions::path_of(db, "region_code", &c.region_code).await?;
-    if !actor.covers_path(&campaign_path) {
-        return Err(ServiceError::forbidden(
-            "the campaign lies outside the key's scope",
-        ));
-    }
+    authorize(actor)?;
+    let (c, campaign_path) = campaigns::get_for_write(db, actor, campaign_id).await?;
+    let table = read()?;
     let (version, questions) = questionnaires::of_campaign(db, &c).await?;
     let by_key: HashMap<&str, &Question> = questions.iter().map(|q| (q.key.as_str(), q)).collect();
 

@@ -42,6 +42,40 @@ fn row_error(row: usize, column: &str, reason: impl Into<String>) -> RowError {
     }
 }
 
+/// The kinds of internal-assessment batch, each with the roles that may store it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batch {
+    Reviews,
+    ThreeSystems,
+    Training,
+}
+
+impl Batch {
+    /// Refuses a key whose role may not store this batch; checked before a file is
+    /// read, so a refused key costs no parsing.
+    pub fn authorize(self, actor: &Actor) -> Result<(), ServiceError> {
+        let (roles, what): (&[Role], _) = match self {
+            Self::Reviews => (
+                &[Role::Admin, Role::Bureau, Role::Evaluator],
+                "only admin, bureau and evaluator keys store case-file reviews",
+            ),
+            Self::ThreeSystems => (
+                &[Role::Admin, Role::Bureau, Role::Evaluator],
+                "only admin, bureau and evaluator keys store three-systems scores",
+            ),
+            Self::Training => (
+                &[Role::Admin, Role::Bureau, Role::Evaluator, Role::Agency],
+                "only admin, bureau, evaluator and agency keys store training records",
+            ),
+        };
+        if actor.is(roles) {
+            Ok(())
+        } else {
+            Err(ServiceError::forbidden(what))
+        }
+    }
+}
+
 fn check_batch(rows: usize) -> Result<(), ServiceError> {
     if rows == 0 || rows > MAX_BATCH {
         return Err(ServiceError::invalid(
@@ -328,11 +362,7 @@ pub async fn ingest_reviews(
     mut errors: Vec<RowError>,
     atomic: bool,
 ) -> Result<Report, ServiceError> {
-    if !actor.is(&[Role::Admin, Role::Bureau, Role::Evaluator]) {
-        return Err(ServiceError::forbidden(
-            "only admin, bureau and evaluator keys store case-file reviews",
-        ));
-    }
+    Batch::Reviews.authorize(actor)?;
     check_batch(rows)?;
     let today = crate::domain::calendar::shanghai_date(Utc::now());
     let mut paths = HashMap::new();
@@ -635,11 +665,7 @@ pub async fn ingest_three_systems(
     mut errors: Vec<RowError>,
     atomic: bool,
 ) -> Result<Report, ServiceError> {
-    if !actor.is(&[Role::Admin, Role::Bureau, Role::Evaluator]) {
-        return Err(ServiceError::forbidden(
-            "only admin, bureau and evaluator keys store three-systems scores",
-        ));
-    }
+    Batch::ThreeSystems.authorize(actor)?;
     check_batch(rows)?;
     let mut paths = HashMap::new();
     let mut seen = HashSet::new();
@@ -819,11 +845,7 @@ pub async fn ingest_training(
     mut errors: Vec<RowError>,
     atomic: bool,
 ) -> Result<Report, ServiceError> {
-    if !actor.is(&[Role::Admin, Role::Bureau, Role::Evaluator, Role::Agency]) {
-        return Err(ServiceError::forbidden(
-            "only admin, bureau, evaluator and agency keys store training records",
-        ));
-    }
+    Batch::Training.authorize(actor)?;
     check_batch(rows)?;
     let mut paths = HashMap::new();
     let mut seen = HashSet::new();
