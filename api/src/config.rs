@@ -62,6 +62,8 @@ pub struct Config {
     pub contact_key_file: std::path::PathBuf,
     /// Days a reporter has to rate a reply before it counts as 基本满意.
     pub ticket_rating_days: i64,
+    /// Largest design weight an imported response may carry (positive, finite).
+    pub max_response_weight: f64,
     pub db: DbConfig,
 }
 
@@ -99,6 +101,7 @@ impl Default for Config {
             contact_key: None,
             contact_key_file: "pingjia.contact.key".into(),
             ticket_rating_days: 7,
+            max_response_weight: 10_000.0,
             db: DbConfig::default(),
         }
     }
@@ -157,6 +160,11 @@ pub fn from_figment(figment: Figment) -> anyhow::Result<(Config, Vec<String>)> {
     let mut unknown = Vec::new();
     let config: Config = serde_ignored::deserialize(&value, |path| unknown.push(path.to_string()))
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    if !(config.max_response_weight.is_finite() && config.max_response_weight >= 1.0) {
+        anyhow::bail!(
+            "invalid configuration: max_response_weight must be a finite number of at least 1"
+        );
+    }
     Ok((config, unknown))
 }
 

@@ -46,6 +46,8 @@ pub struct Shared {
     pub public_url: String,
     /// Telegram bot for deep links, if one is configured.
     pub bot_username: Option<String>,
+    /// Largest design weight of an imported response.
+    pub max_response_weight: f64,
 }
 
 impl std::ops::Deref for AppState {
@@ -102,6 +104,7 @@ impl AppState {
                 window_secs: 3600,
             },
             trust_forwarded_for: config.trust_forwarded_for,
+            max_response_weight: config.max_response_weight,
             public_url: config
                 .public_url
                 .clone()

@@ -293,3 +293,86 @@ async fn imports_and_arrays_are_capped_and_reports_bounded() {
     })
     .await;
 }
+
+/// Finding 2: a design weight must be positive, finite and at most the configured
+/// maximum; and should stored statistics ever hold a value that is not finite, the
+/// index flags that agency's indicator instead of failing for everyone.
+#[tokio::test]
+async fn weights_are_bounded_and_one_bad_cell_never_fails_the_index() {
+    for_each_backend(|app| async move {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+        let now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 15, 4, 0, 0)
+            .single()
+            .expect("time");
+        app.with_demo_activity(now).await;
+        let city = app.key(Role::Bureau, Some("320700"), None).await;
+        let evaluator = app.key(Role::Evaluator, None, None).await;
+        let q = builtin_questionnaire(&app, &city, "enterprise_return_visit").await;
+        let campaign = open_campaign(&app, &city, q, "invitation", "320700").await;
+        let path = format!("/api/v1/campaigns/{campaign}/imports");
+        let csv = "agency_id,attitude,weight\n6,5,1e308\n6,5,1e308\n6,4,0\n6,4,-1\n6,4,20000\n6,4,inf\n";
+        let report = upload(&app, &path, &evaluator, "text/csv", csv.as_bytes().to_vec())
+            .await
+            .expect(200);
+        assert_eq!(report.body["stored"], 0, "{}", report.text);
+        assert_eq!(report.body["error_count"], 6, "{}", report.text);
+        assert!(
+            report.body["errors"].as_array().expect("errors").iter().all(|e| e["column"] == "weight"),
+            "{}",
+            report.text
+        );
+        // Within the maximum: stored.
+        let fine = upload(&app, &path, &evaluator, "text/csv", b"agency_id,attitude,credentials,rights,procedure,fairness,integrity,burden,guidance,overall,weight\n6,5,1,1,4,4,0,5,4,5,250.5\n".to_vec())
+            .await
+            .expect(200);
+        assert_eq!(fine.body["stored"], 1, "{}", fine.text);
+
+        // Stored cells that overflowed (as the review's two rows of 1e308 made them):
+        // every cell of agency 8 in November.
+        use pingjia_api::store::survey_stat::{Column, Entity};
+        let broken = Entity::update_many()
+            .col_expr(Column::Sw, sea_orm::sea_query::Expr::value(f64::INFINITY))
+            .col_expr(Column::Sw2, sea_orm::sea_query::Expr::value(f64::INFINITY))
+            .col_expr(Column::Swy, sea_orm::sea_query::Expr::value(f64::INFINITY))
+            .col_expr(Column::Sw2y, sea_orm::sea_query::Expr::value(f64::INFINITY))
+            .col_expr(Column::Sw2y2, sea_orm::sea_query::Expr::value(f64::INFINITY))
+            .filter(Column::AgencyId.eq(8))
+            .filter(Column::Month.eq("2026-11"))
+            .exec(&app.db)
+            .await
+            .expect("plant the overflowed cells");
+        assert!(broken.rows_affected > 0, "agency 8 has statistics in November");
+
+        let ranking = app
+            .get("/api/v1/scores/ranking?period=2026-Q4", &city)
+            .await
+            .expect(200);
+        let items = ranking.body["items"].as_array().expect("items");
+        assert_eq!(items.len(), 12, "{}", ranking.text);
+        let eight = items.iter().find(|i| i["agency_id"] == 8).expect("agency 8");
+        assert!(
+            eight["flags"].as_array().expect("flags").iter().any(|f| f
+                .as_str()
+                .is_some_and(|f| f.starts_with("invalid_data:"))),
+            "{eight}"
+        );
+        for i in items.iter().filter(|i| i["agency_id"] != 8) {
+            assert!(i["score"].is_number(), "{i}");
+            assert!(
+                !i["flags"].to_string().contains("invalid_data"),
+                "only agency 8 is flagged: {i}"
+            );
+        }
+        for path in [
+            "/api/v1/scores?period=2026-Q4",
+            "/api/v1/scores/regions?period=2026-Q4",
+            "/api/v1/scores/export?period=2026-Q4",
+            "/api/v1/scores/trend?agency_id=8&period=2026-Q4",
+            "/api/v1/scores/agencies/8?period=2026-Q4",
+        ] {
+            app.get(path, &city).await.expect(200);
+        }
+    })
+    .await;
+}

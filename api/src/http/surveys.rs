@@ -898,6 +898,7 @@ impl SurveysApi {
             id.0,
             read,
             atomic.0.unwrap_or(false),
+            state.max_response_weight,
         )
         .await?;
         let (error_count, errors) = reported(report.errors);

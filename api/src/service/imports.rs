@@ -300,6 +300,7 @@ pub async fn import(
     campaign_id: i64,
     read: impl FnOnce() -> Result<Table, ServiceError>,
     atomic: bool,
+    max_weight: f64,
 ) -> Result<ImportReport, ServiceError> {
     authorize(actor)?;
     let (c, campaign_path) = campaigns::get_for_write(db, actor, campaign_id).await?;
@@ -409,12 +410,14 @@ pub async fn import(
         let weight = match weight_col.map(cell).filter(|c| !c.is_empty()) {
             None => 1.0,
             Some(v) => match v.parse::<f64>() {
-                Ok(w) if w.is_finite() && w >= 0.0 => w,
+                Ok(w) if w.is_finite() && w > 0.0 && w <= max_weight => w,
                 _ => {
                     errors.push(RowError {
                         row: row_no,
                         column: "weight".into(),
-                        reason: format!("{v:?} is not a non-negative number"),
+                        reason: format!(
+                            "{v:?} is not a design weight: a number above 0 and at most {max_weight}"
+                        ),
                     });
                     1.0
                 }
@@ -479,6 +482,7 @@ pub async fn import(
         .insert(&txn)
         .await?;
     }
+    super::survey_stats::check_finite(&sums)?;
     super::survey_stats::record(&txn, sums).await?;
     audit::record(&txn, actor, audit::Change {
         action: "responses.import",

@@ -5,7 +5,7 @@
 //! its variance Σ W²·Var and renormalisation over missing indicators, the deductions
 //! of the model's rules, flags and the competition rank.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Datelike, Utc};
 use pingjia_scoring::composite::{Component, composite};
@@ -419,10 +419,34 @@ async fn score_period(
             .await?,
         );
     }
+    // A value that is not finite (stored statistics that overflowed, say) is no data
+    // for that agency and indicator: it is set aside and flagged, so one bad cell
+    // neither fails the index for everyone nor skews the others' normalisation.
+    let mut invalid: HashSet<(i64, usize)> = HashSet::new();
+    for (i, raw) in raws.iter_mut().enumerate() {
+        raw.retain(|agency, r| {
+            let ok = r.value.is_finite() && r.se.is_none_or(|se| se.is_finite() && se >= 0.0);
+            if !ok {
+                invalid.insert((*agency, i));
+            }
+            ok
+        });
+    }
     let normalised: Vec<HashMap<i64, (f64, Option<f64>)>> = leaves
         .iter()
         .zip(&raws)
-        .map(|(leaf, raw)| normalise(leaf, raw))
+        .enumerate()
+        .map(|(i, (leaf, raw))| {
+            let mut values = normalise(leaf, raw);
+            values.retain(|agency, (v, se)| {
+                let ok = v.is_finite() && se.is_none_or(|se| se.is_finite() && se >= 0.0);
+                if !ok {
+                    invalid.insert((*agency, i));
+                }
+                ok
+            });
+            values
+        })
         .collect();
     // Weights of each group's children for this period (entropy from the data).
     let mut child_weights: HashMap<String, (Vec<f64>, bool)> = HashMap::new();
@@ -465,6 +489,10 @@ async fn score_period(
             {
                 iflags.push("insufficient_sample".to_owned());
                 flags.push(format!("insufficient_sample:{}", leaf.key));
+            }
+            if invalid.contains(&(a.id, i)) {
+                iflags.push("invalid_data".to_owned());
+                flags.push(format!("invalid_data:{}", leaf.key));
             }
             if value.is_none() {
                 iflags.push("missing".to_owned());

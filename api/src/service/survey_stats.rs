@@ -153,6 +153,24 @@ pub async fn store_bulk<C: ConnectionTrait>(
     record(db, sums).await
 }
 
+/// Refuses sums that are not all finite, before they reach the stored statistics
+/// (where one infinite cell would make every estimate over it unusable).
+pub fn check_finite(sums: &CellSums) -> Result<(), super::ServiceError> {
+    let finite = |s: &Sums| {
+        [s.sw, s.sw2, s.swy, s.sw2y, s.sw2y2]
+            .iter()
+            .all(|v| v.is_finite())
+    };
+    if sums.values().all(finite) {
+        Ok(())
+    } else {
+        Err(super::ServiceError::invalid(
+            "weight",
+            "the weights are too large: the survey statistics would overflow",
+        ))
+    }
+}
+
 /// Adds the sums to the stored statistics in the caller's transaction (one statement:
 /// insert, or add to the existing cell).
 pub async fn record<C: ConnectionTrait>(db: &C, sums: CellSums) -> Result<(), DbErr> {
