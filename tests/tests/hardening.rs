@@ -376,3 +376,55 @@ async fn weights_are_bounded_and_one_bad_cell_never_fails_the_index() {
     })
     .await;
 }
+
+/// Finding 3: the index model and the holiday calendar are the whole deployment's, so
+/// a bureau can neither redefine the model every agency is scored by nor replace a
+/// year of holidays; an admin can.
+#[tokio::test]
+async fn only_admins_write_index_models_and_calendars() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let admin = app.admin().await;
+        let county = app.key(Role::Bureau, Some("320707"), None).await;
+        let shipped = app.get("/api/v1/index-models/default", &county).await.expect(200);
+        let body = json!({"key": "default", "name": "县里的模型", "definition": shipped.body["definition"]});
+        app.post("/api/v1/index-models", &county, body.clone())
+            .await
+            .expect_error(403, "forbidden");
+        let versions = app.get("/api/v1/index-models", &county).await.expect(200);
+        assert_eq!(versions.body.as_array().map(Vec::len), Some(1), "{}", versions.text);
+        app.post("/api/v1/index-models", &admin, body).await.expect(201);
+
+        let before = app.get("/api/v1/calendar/2026", &county).await.expect(200);
+        let put = |key: &str, query: &str, text: &str| {
+            let (app, key, text) = (&app, key.to_owned(), text.to_owned());
+            let path = format!("/api/v1/calendar/2026{query}");
+            async move {
+                app.raw(
+                    Method::PUT,
+                    &path,
+                    &[("Authorization", &format!("Bearer {key}")), ("Content-Type", "text/csv")],
+                    text.into_bytes(),
+                )
+                .await
+            }
+        };
+        put(&county, "", "date,kind,name\n2026-01-01,holiday,元旦\n")
+            .await
+            .expect_error(403, "forbidden");
+        assert_eq!(app.get("/api/v1/calendar/2026", &county).await.expect(200).body, before.body);
+
+        // Finding 11: an empty, header-less or foreign body never wipes a year.
+        let days = before.body["days"].as_array().map(Vec::len).expect("days");
+        assert!(days > 20, "the shipped 2026 calendar: {}", before.text);
+        for text in ["", "[]", "hello", "2026-01-01,holiday,元旦\n", "date,kind,name\n"] {
+            let refused = put(&admin, "", text).await.expect_error(422, "validation_failed");
+            assert!(!refused.fields().is_empty(), "{text:?}: {}", refused.text);
+        }
+        assert_eq!(app.get("/api/v1/calendar/2026", &county).await.expect(200).body, before.body);
+        // Clearing a year is an explicit act.
+        let cleared = put(&admin, "?empty=true", "date,kind,name\n").await.expect(200);
+        assert_eq!(cleared.body["days"], json!([]));
+    })
+    .await;
+}

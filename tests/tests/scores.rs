@@ -112,7 +112,7 @@ async fn the_index_matches_a_hand_computed_case() {
         let created = app
             .post(
                 "/api/v1/index-models",
-                &bureau,
+                &admin,
                 json!({"key": "county", "name": "县级考核",
                        "definition": model(json!({"method": "manual"}),
                                            json!({"method": "linear", "floor": 60, "target": 100}),
@@ -215,7 +215,7 @@ async fn the_index_matches_a_hand_computed_case() {
         // Min–max across the compared agencies: A's 95 → 100, B's 70 → 0.
         app.post(
             "/api/v1/index-models",
-            &bureau,
+            &admin,
             json!({"key": "county", "name": "县级考核（极差）",
                    "definition": model(json!({"method": "manual"}), json!({"method": "min_max"}), json!([]))}),
         )
@@ -255,7 +255,7 @@ async fn the_index_matches_a_hand_computed_case() {
         let refused = app
             .post(
                 "/api/v1/index-models",
-                &bureau,
+                &admin,
                 json!({"key": "ahp_bad", "name": "x", "definition": model(
                     json!({"method": "ahp", "matrix": [[1, 9, 0.111111111], [0.111111111, 1, 9], [9, 0.111111111, 1]]}),
                     json!({"method": "identity"}), json!([]))}),
@@ -266,7 +266,7 @@ async fn the_index_matches_a_hand_computed_case() {
         assert!(refused.body["message"].as_str().expect("message").contains("CR ="));
         app.post(
             "/api/v1/index-models",
-            &bureau,
+            &admin,
             json!({"key": "ahp_ok", "name": "层次分析", "definition": model(
                 json!({"method": "ahp", "matrix": consistent}),
                 json!({"method": "linear", "floor": 60, "target": 100}), json!([]))}),
@@ -285,7 +285,7 @@ async fn the_index_matches_a_hand_computed_case() {
         // Entropy weights from the period's data (agencies with every indicator: A, B).
         app.post(
             "/api/v1/index-models",
-            &bureau,
+            &admin,
             json!({"key": "entropy", "name": "熵权", "definition": model(
                 json!({"method": "entropy"}), json!({"method": "identity"}), json!([]))}),
         )
@@ -309,7 +309,7 @@ async fn the_index_matches_a_hand_computed_case() {
         let bad = app
             .post(
                 "/api/v1/index-models",
-                &bureau,
+                &admin,
                 json!({"key": "bad", "name": "x", "definition": {"root": {"key": "total", "name": "x", "children": [
                     indicator("a", json!({"kind": "tickets", "metric": "speed"}), json!({"method": "rate"}), 0.7),
                     indicator("a", json!({"kind": "training", "metric": "pass_rate"}), json!({"method": "linear", "floor": 1, "target": 1}), 0.7),
@@ -373,7 +373,7 @@ async fn changes_regions_trends_and_exports() {
         let rules = json!([{"indicator": "tr", "below": 50, "deduct": 10}]);
         app.post(
             "/api/v1/index-models",
-            &bureau,
+            &admin,
             json!({"key": "county", "name": "县级考核",
                    "definition": model(json!({"method": "manual"}),
                                        json!({"method": "linear", "floor": 60, "target": 100}),
@@ -534,6 +534,7 @@ async fn survey_and_ticket_indicators_match_a_hand_computed_case() {
         app.with_demo().await;
         let bureau = app.key(Role::Bureau, Some("320700"), None).await;
         let evaluator = app.key(Role::Evaluator, None, None).await;
+        let admin = app.admin().await;
         let ids = agencies_of(&app, &bureau).await;
         let (a, b, c) = (ids[0], ids[1], ids[2]);
         let (period, today) = this_quarter();
@@ -617,7 +618,7 @@ async fn survey_and_ticket_indicators_match_a_hand_computed_case() {
         });
         app.post(
             "/api/v1/index-models",
-            &bureau,
+            &admin,
             json!({"key": "external", "name": "外部评价", "definition": definition}),
         )
         .await

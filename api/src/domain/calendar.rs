@@ -53,6 +53,9 @@ pub struct LineError {
 
 /// Parses a year's calendar CSV and checks every line: dates in `year`, each date
 /// once, `workday` only on a Saturday or Sunday. All errors are reported.
+/// The header line of a calendar file.
+pub const HEADER: [&str; 3] = ["date", "kind", "name"];
+
 pub fn parse_year(year: i32, text: &str) -> Result<Vec<CalendarDay>, Vec<LineError>> {
     let mut reader = csv::ReaderBuilder::new()
         .comment(Some(b'#'))
@@ -68,6 +71,12 @@ pub fn parse_year(year: i32, text: &str) -> Result<Vec<CalendarDay>, Vec<LineErr
             }]);
         }
     };
+    if headers.iter().collect::<Vec<_>>() != HEADER {
+        return Err(vec![LineError {
+            line: reader.position().line().max(1),
+            reason: format!("the first line must be the header {}", HEADER.join(",")),
+        }]);
+    }
     let mut days = Vec::new();
     let mut seen = BTreeSet::new();
     let mut record = csv::StringRecord::new();

@@ -320,7 +320,7 @@ pub struct ScoresApi;
 impl ScoresApi {
     /// Add an index model version
     ///
-    /// Roles: admin, bureau. The definition is checked: keys unique, hand weights
+    /// Roles: admin (a model is the whole deployment's). The definition is checked: keys unique, hand weights
     /// summing to 1, AHP matrices consistent (CR < 0.1, else 422 with the CR), sources
     /// and rules valid; every problem is named by its path (`definition.root.…`).
     #[oai(

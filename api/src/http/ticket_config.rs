@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiRequest, Object, OpenApi};
 
@@ -239,9 +239,11 @@ impl TicketConfigApi {
 
     /// Load a year's holiday calendar
     ///
-    /// Roles: admin, bureau. The State Council's notice as CSV (`date,kind,name`);
-    /// replaces the year (also a shipped one). Every bad line is reported (422, field
-    /// `line N`) and nothing is stored then. Deadlines computed afterwards use it.
+    /// Roles: admin (the calendar is the whole deployment's). The State Council's
+    /// notice as CSV, first line the header `date,kind,name`; replaces the year (also
+    /// a shipped one). Every bad line is reported (422, field `line N`) and nothing is
+    /// stored then; a file without days is 422 unless `empty=true`. Deadlines
+    /// computed afterwards use it.
     #[oai(
         path = "/calendar/:year",
         method = "put",
@@ -252,11 +254,20 @@ impl TicketConfigApi {
         state: Data<&AppState>,
         auth: ApiKey,
         year: Path<i32>,
+        /// Replace the year even though the file lists no days.
+        empty: Query<Option<bool>>,
         body: CalendarBody,
     ) -> Result<Json<CalendarYear>, WriteError> {
         let (CalendarBody::Csv(text) | CalendarBody::Text(text)) = body;
-        let days =
-            ticket_config::load_year(&state.db, &auth.0, &state.calendar, year.0, &text.0).await?;
+        let days = ticket_config::load_year(
+            &state.db,
+            &auth.0,
+            &state.calendar,
+            year.0,
+            &text.0,
+            empty.0.unwrap_or(false),
+        )
+        .await?;
         Ok(Json(CalendarYear {
             year: year.0,
             days: days

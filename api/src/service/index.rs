@@ -90,9 +90,9 @@ pub async fn create(
     name: &str,
     definition: serde_json::Value,
 ) -> Result<index_model::Model, ServiceError> {
-    if !actor.is(&[Role::Admin, Role::Bureau]) {
+    if !actor.is(&[Role::Admin]) {
         return Err(ServiceError::forbidden(
-            "only admin and bureau keys define index models",
+            "only admin keys define index models: a model is the whole deployment's",
         ));
     }
     let mut v = super::error::Validator::new();

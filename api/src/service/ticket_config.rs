@@ -287,19 +287,21 @@ pub fn year(
     calendar.covers(year).then(|| calendar.special_days(year))
 }
 
-/// Loads a year's calendar (admin and bureau keys) in the shipped CSV format
-/// (`date,kind,name`, kind `holiday` or `workday`). Every bad line is reported and
-/// nothing is stored then.
+/// Loads a year's calendar (admin keys: the calendar is the deployment's, every
+/// bureau's deadlines use it) in the shipped CSV format (`date,kind,name`, kind
+/// `holiday` or `workday`). Every bad line is reported and nothing is stored then; a
+/// file without days replaces the year only when `allow_empty` says so.
 pub async fn load_year(
     db: &DatabaseConnection,
     actor: &Actor,
     shared: &SharedCalendar,
     year: i32,
     csv: &str,
+    allow_empty: bool,
 ) -> Result<Vec<CalendarDay>, ServiceError> {
-    if !actor.is(&[Role::Admin, Role::Bureau]) {
+    if !actor.is(&[Role::Admin]) {
         return Err(ServiceError::forbidden(
-            "only admin and bureau keys load calendars",
+            "only admin keys load calendars: the calendar is the whole deployment's",
         ));
     }
     if !(2000..=2100).contains(&year) {
@@ -313,6 +315,12 @@ pub async fn load_year(
                 .collect(),
         )
     })?;
+    if days.is_empty() && !allow_empty {
+        return Err(ServiceError::invalid(
+            "body",
+            "the file lists no days; to leave the year without holidays send empty=true",
+        ));
+    }
     let txn = db.begin().await?;
     calendar_year::Entity::delete_by_id(year).exec(&txn).await?;
     calendar_year::ActiveModel {
