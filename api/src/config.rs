@@ -64,6 +64,11 @@ pub struct Config {
     pub ticket_rating_days: i64,
     /// Largest design weight an imported response may carry (positive, finite).
     pub max_response_weight: f64,
+    /// Fewest respondents behind a survey figure shown to an agency key (the
+    /// inspected agency never sees a small group's answers).
+    pub anonymity_min_n: u64,
+    /// When set, `/metrics` answers only `Authorization: Bearer <metrics_token>`.
+    pub metrics_token: Option<SecretString>,
     pub db: DbConfig,
 }
 
@@ -102,6 +107,8 @@ impl Default for Config {
             contact_key_file: "pingjia.contact.key".into(),
             ticket_rating_days: 7,
             max_response_weight: 10_000.0,
+            anonymity_min_n: 5,
+            metrics_token: None,
             db: DbConfig::default(),
         }
     }
@@ -181,30 +188,19 @@ impl Config {
             return from(key.expose_secret(), "contact_key");
         }
         let path = &self.contact_key_file;
-        match std::fs::read_to_string(path) {
-            Ok(hex) => from(&hex, &path.display().to_string()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let hex = ContactCipher::generate_hex();
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options.open(path).map_err(|e| {
-                    anyhow::anyhow!("cannot create the contact key file {}: {e}", path.display())
-                })?;
-                std::io::Write::write_all(&mut file, hex.as_bytes())?;
-                file.sync_all()?;
-                tracing::warn!(
-                    file = %path.display(),
-                    "created a new contact-data key; back it up with the database: without it reporters' contact data cannot be read"
-                );
-                from(&hex, &path.display().to_string())
-            }
-            Err(e) => Err(anyhow::anyhow!(
-                "cannot read the contact key file {}: {e}",
+        let (hex, created) = pingjia_seal::key_file(path).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read or create the contact key file {}: {e}",
                 path.display()
-            )),
+            )
+        })?;
+        if created {
+            tracing::warn!(
+                file = %path.display(),
+                "created a new contact-data key; back it up with the database: without it reporters' contact data cannot be read"
+            );
         }
+        from(&hex, &path.display().to_string())
     }
 }
 

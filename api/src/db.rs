@@ -71,3 +71,20 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("creating the default index model: {e}"))?;
     Ok(())
 }
+
+/// Begins a transaction that is going to write. On SQLite it begins `IMMEDIATE`: it
+/// takes the write lock at once, waiting out the busy timeout while another writer
+/// holds it. A deferred transaction that reads first and writes later fails at once
+/// with `SQLITE_BUSY_SNAPSHOT` (code 517) when another connection committed in
+/// between, whatever the busy timeout; every read-then-write use case (an update
+/// after a lookup, a number drawn from a sequence) must begin here. PostgreSQL takes
+/// its row locks as it goes and ignores the mode.
+pub async fn begin_write<C: sea_orm::TransactionTrait>(
+    db: &C,
+) -> Result<C::Transaction, sea_orm::DbErr> {
+    db.begin_with_options(sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}

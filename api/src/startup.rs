@@ -48,6 +48,10 @@ pub struct Shared {
     pub bot_username: Option<String>,
     /// Largest design weight of an imported response.
     pub max_response_weight: f64,
+    /// Fewest respondents behind a survey figure shown to an agency key.
+    pub anonymity_min_n: u64,
+    /// The bearer token `/metrics` asks for, when one is configured.
+    pub metrics_token: Option<String>,
 }
 
 impl std::ops::Deref for AppState {
@@ -105,6 +109,12 @@ impl AppState {
             },
             trust_forwarded_for: config.trust_forwarded_for,
             max_response_weight: config.max_response_weight,
+            anonymity_min_n: config.anonymity_min_n.max(1),
+            metrics_token: config
+                .metrics_token
+                .as_ref()
+                .map(|t| secrecy::ExposeSecret::expose_secret(t).to_owned())
+                .filter(|t| !t.is_empty()),
             public_url: config
                 .public_url
                 .clone()
@@ -144,10 +154,12 @@ pub fn documented_app(state: AppState, body_limit: usize) -> impl Endpoint<Outpu
 
 fn app_with(state: AppState, body_limit: usize, direct: bool) -> impl Endpoint<Output = Response> {
     let api = http::openapi_service();
-    let routes = route_templates(&api.spec());
+    let spec = api.spec();
+    let routes = std::sync::Arc::new(route_templates(&spec));
+    let guard = http::clean_text::CleanText::new(&spec, routes.clone());
     let frame = Frame {
         metrics: state.metrics.clone(),
-        routes: std::sync::Arc::new(routes),
+        routes,
         body_limit,
     };
     let mut route = Route::new();
@@ -162,6 +174,7 @@ fn app_with(state: AppState, body_limit: usize, direct: bool) -> impl Endpoint<O
         .nest("/", api)
         .data(state)
         .with(CatchPanic::new())
+        .with(guard)
         .with(frame)
 }
 

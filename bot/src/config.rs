@@ -45,6 +45,48 @@ pub struct Config {
     /// How often the outbox is read when it was empty.
     #[serde(default = "default_outbox_poll_ms")]
     pub bot_outbox_poll_ms: u64,
+    /// Key sealing the stored dialogue states (64 hex characters); when absent, read
+    /// from `bot_state_key_file`, created there on first start.
+    #[serde(default)]
+    pub bot_state_key: Option<SecretString>,
+    #[serde(default = "default_state_key_file")]
+    pub bot_state_key_file: std::path::PathBuf,
+    /// Days an untouched dialogue (an abandoned draft) is kept.
+    #[serde(default = "default_dialogue_days")]
+    pub bot_dialogue_days: u32,
+}
+
+fn default_state_key_file() -> std::path::PathBuf {
+    "pingjia-bot.state.key".into()
+}
+
+fn default_dialogue_days() -> u32 {
+    7
+}
+
+impl Config {
+    /// The sealer of stored dialogue states: from `bot_state_key`, else from
+    /// `bot_state_key_file` (created with a new key when missing).
+    pub fn state_sealer(&self) -> anyhow::Result<pingjia_seal::Sealer> {
+        use secrecy::ExposeSecret;
+        let hex = match &self.bot_state_key {
+            Some(key) => key.expose_secret().to_owned(),
+            None => {
+                let path = &self.bot_state_key_file;
+                let (hex, created) = pingjia_seal::key_file(path).map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot read or create the state key file {}: {e}",
+                        path.display()
+                    )
+                })?;
+                if created {
+                    tracing::warn!(file = %path.display(), "created a new key for the stored dialogue states");
+                }
+                hex
+            }
+        };
+        pingjia_seal::Sealer::from_hex(&hex).map_err(|e| anyhow::anyhow!("bot_state_key: {e}"))
+    }
 }
 
 fn default_database_url() -> String {

@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 pub struct Sent {
     pub method: String,
     pub chat_id: Option<i64>,
+    /// The id the message got (messages sent), for pressing its buttons later.
+    pub message_id: Option<i32>,
     pub text: Option<String>,
     pub body: Value,
     pub at: Instant,
@@ -161,6 +163,7 @@ async fn answer(shared: &Arc<Shared>, method: &str, body: Value) -> Value {
                 inner.sent.push(Sent {
                     method: "throttled".into(),
                     chat_id: chat,
+                    message_id: None,
                     text: None,
                     body,
                     at: Instant::now(),
@@ -174,6 +177,7 @@ async fn answer(shared: &Arc<Shared>, method: &str, body: Value) -> Value {
                 inner.sent.push(Sent {
                     method: "failed".into(),
                     chat_id: chat,
+                    message_id: None,
                     text: None,
                     body,
                     at: Instant::now(),
@@ -198,6 +202,7 @@ async fn answer(shared: &Arc<Shared>, method: &str, body: Value) -> Value {
             let sent = Sent {
                 method: method.to_owned(),
                 chat_id: chat,
+                message_id: Some(id),
                 text: body["text"].as_str().map(str::to_owned),
                 body,
                 at: Instant::now(),
@@ -219,6 +224,7 @@ async fn answer(shared: &Arc<Shared>, method: &str, body: Value) -> Value {
             shared.lock().sent.push(Sent {
                 method: method.to_owned(),
                 chat_id: body["chat_id"].as_i64(),
+                message_id: None,
                 text: None,
                 body,
                 at: Instant::now(),
@@ -332,6 +338,37 @@ impl FakeTelegram {
         self.push(json!({"callback_query": {
             "id": id, "from": person(user), "chat_instance": format!("ci{user}"),
             "message": message, "data": data}}));
+    }
+
+    /// A user presses a button with `data` under an earlier message (`message_id`).
+    pub fn press_on(&self, user: i64, message_id: i32, data: &str) {
+        let message = json!({"message_id": message_id, "date": now(), "chat": private_chat(user),
+                             "from": {"id": 4242, "is_bot": true, "first_name": "评价"}, "text": "…"});
+        let id = format!("cq{}", self.shared.lock().next_update + 1);
+        self.push(json!({"callback_query": {
+            "id": id, "from": person(user), "chat_instance": format!("ci{user}"),
+            "message": message, "data": data}}));
+    }
+
+    /// A user presses a button with `data` under a message of the group `group` (a
+    /// negative chat id, as Telegram gives groups).
+    pub fn press_in_group(&self, user: i64, group: i64, data: &str) {
+        let message = json!({"message_id": 1, "date": now(),
+                             "chat": {"id": group, "type": "group", "title": "执法监督群"},
+                             "from": {"id": 4242, "is_bot": true, "first_name": "评价"}, "text": "…"});
+        let id = format!("cq{}", self.shared.lock().next_update + 1);
+        self.push(json!({"callback_query": {
+            "id": id, "from": person(user), "chat_instance": format!("ci{group}"),
+            "message": message, "data": data}}));
+    }
+
+    /// An update teloxide cannot parse (a message whose id is text), from a user
+    /// named `name`: what a newer Bot API may send.
+    pub fn garbled(&self, user: i64, name: &str) {
+        self.push(json!({"message": {
+            "message_id": "not-a-number", "date": now(), "chat": private_chat(user),
+            "from": {"id": user, "is_bot": false, "first_name": name, "username": "garbled_user"},
+            "text": "你好"}}));
     }
 
     /// Every call so far.

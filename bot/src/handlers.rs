@@ -135,17 +135,44 @@ pub enum Command {
 
 /// The whole tree, as the dispatcher runs it.
 pub fn schema() -> UpdateHandler<HandlerError> {
+    // Only private chats reach a dialogue: a group's messages and button presses are
+    // refused before any state is read or written for the group.
+    let groups = dptree::entry()
+        .branch(
+            Update::filter_message()
+                .filter(|m: Message| !m.chat.is_private())
+                .endpoint(not_private),
+        )
+        .branch(
+            Update::filter_callback_query()
+                .filter(|q: CallbackQuery| !pressed_in_private(&q))
+                .endpoint(not_private_callback),
+        );
     let messages = Update::filter_message()
-        .branch(dptree::filter(|m: Message| !m.chat.is_private()).endpoint(not_private))
         .branch(dptree::filter_async(flooded).endpoint(|| async { Ok(()) }))
         .branch(teloxide::filter_command::<Command, _>().endpoint(on_command))
         .branch(dptree::endpoint(on_message));
     let callbacks = Update::filter_callback_query()
         .branch(dptree::filter_async(flooded_callback).endpoint(|| async { Ok(()) }))
         .branch(dptree::endpoint(on_callback));
-    dialogue::enter::<Update, DialogueStore, State, _>()
-        .branch(messages)
-        .branch(callbacks)
+    dptree::entry().branch(groups).branch(
+        dialogue::enter::<Update, DialogueStore, State, _>()
+            .branch(messages)
+            .branch(callbacks),
+    )
+}
+
+/// Whether a button was pressed under a message of a private chat (not a group's,
+/// not an inline message).
+fn pressed_in_private(q: &CallbackQuery) -> bool {
+    q.message.as_ref().is_some_and(|m| m.chat().is_private())
+}
+
+async fn not_private_callback(bot: Bot, q: CallbackQuery) -> HandlerResult {
+    bot.answer_callback_query(q.id.clone())
+        .text(text::PRIVATE_ONLY)
+        .await?;
+    Ok(())
 }
 
 async fn not_private(bot: Bot, msg: Message) -> HandlerResult {
@@ -248,9 +275,18 @@ fn user_id(chat: ChatId) -> String {
 }
 
 /// Stores `state` and shows its prompt.
+/// Moves to `state`: saved first (a restart resumes there), then its prompt shown.
+/// When the prompt cannot be shown (Telegram or the API down), the step before is
+/// put back, with everything entered so far, and the user's next input is taken
+/// there: nobody is left at a step whose buttons they never got.
 async fn goto(bot: &Bot, dialogue: &Dialog, ctx: &Ctx, state: State) -> HandlerResult {
+    let before = dialogue.get().await?;
     dialogue.update(state.clone()).await?;
-    prompt(bot, dialogue.chat_id(), ctx, &state).await
+    if let Err(e) = prompt(bot, dialogue.chat_id(), ctx, &state).await {
+        dialogue.update(before.unwrap_or_default()).await?;
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// Shows what a state asks for.
@@ -281,7 +317,9 @@ async fn prompt(bot: &Bot, chat: ChatId, ctx: &Ctx, state: &State) -> HandlerRes
             rows.push(cancel_row());
             say_with(bot, chat, text::ASK_CATEGORY, keyboard(rows)).await
         }
-        State::Description(_) => say_with(bot, chat, text::ASK_DESCRIPTION, choices(&[])).await,
+        State::Description(d) => {
+            say_with(bot, chat, text::ask_description(&d.kind), choices(&[])).await
+        }
         State::Photos(_) => {
             let done = [
                 (text::DONE_BUTTON, "photos:done"),
@@ -332,7 +370,7 @@ async fn prompt(bot: &Bot, chat: ChatId, ctx: &Ctx, state: &State) -> HandlerRes
             ];
             // After the phone step its contact keyboard goes away first.
             if d.reporter.is_some() {
-                bot.send_message(chat, "✔")
+                bot.send_message(chat, text::CONTACT_RECEIVED)
                     .reply_markup(KeyboardRemove::new())
                     .await?;
             }
@@ -414,9 +452,15 @@ async fn answered(bot: &Bot, chat: ChatId, outcome: HandlerResult) -> HandlerRes
     Ok(())
 }
 
-async fn on_command(bot: Bot, dialogue: Dialog, ctx: Arc<Ctx>, cmd: Command) -> HandlerResult {
+async fn on_command(
+    bot: Bot,
+    dialogue: Dialog,
+    ctx: Arc<Ctx>,
+    cmd: Command,
+    state: State,
+) -> HandlerResult {
     let chat = dialogue.chat_id();
-    let outcome = command(bot.clone(), dialogue, ctx, cmd).await;
+    let outcome = command(bot.clone(), dialogue, ctx, cmd, state).await;
     answered(&bot, chat, outcome).await
 }
 
@@ -444,19 +488,55 @@ async fn on_callback(
     answered(&bot, chat, outcome).await
 }
 
-async fn command(bot: Bot, dialogue: Dialog, ctx: Arc<Ctx>, cmd: Command) -> HandlerResult {
+/// Whether the state holds a ticket being filled in.
+fn filing(state: &State) -> bool {
+    matches!(
+        state,
+        State::Agency(_)
+            | State::Category(_)
+            | State::Description(_)
+            | State::Photos(_)
+            | State::Location(_)
+            | State::Identity(_)
+            | State::Phone(_)
+            | State::Confirm(_)
+            | State::Editing(_)
+    )
+}
+
+async fn command(
+    bot: Bot,
+    dialogue: Dialog,
+    ctx: Arc<Ctx>,
+    cmd: Command,
+    state: State,
+) -> HandlerResult {
     let chat = dialogue.chat_id();
     match cmd {
+        // A filing in progress is never dropped without asking.
+        Command::Start(_) if filing(&state) => {
+            let choices_ = [
+                (text::RESUME_BUTTON, "resume:"),
+                (text::DISCARD_BUTTON, "discard:"),
+            ];
+            say_with(&bot, chat, text::ASK_KEEP_DRAFT, choices(&choices_)).await
+        }
         Command::Start(payload) => {
             let payload = payload.trim();
             if payload.is_empty() {
                 goto(&bot, &dialogue, &ctx, State::Idle).await
             } else {
-                start_survey(&bot, &dialogue, &ctx, payload).await
+                start_survey(&bot, &dialogue, &ctx, payload, true).await
             }
         }
         Command::Cancel => cancel(&bot, &dialogue).await,
         Command::Help => say(&bot, chat, text::HELP).await,
+        Command::Status if filing(&state) => {
+            // The tickets, then the step the user was at: the draft stays.
+            show_tickets(&bot, chat, &ctx).await?;
+            say(&bot, chat, text::DRAFT_KEPT).await?;
+            prompt(&bot, chat, &ctx, &state).await
+        }
         Command::Status => {
             dialogue.update(State::Idle).await?;
             show_tickets(&bot, chat, &ctx).await
@@ -489,6 +569,7 @@ async fn message(
 ) -> HandlerResult {
     let chat = dialogue.chat_id();
     let typed = msg.text().map(str::trim).filter(|t| !t.is_empty());
+    let current = state.clone();
     match (state, typed) {
         (State::Agency(_), Some(q)) => {
             let found = ctx.api.agencies(q, 8).await?;
@@ -554,7 +635,7 @@ async fn message(
             });
             goto(&bot, &dialogue, &ctx, State::Confirm(d)).await
         }
-        (State::SurveyToken, Some(t)) => start_survey(&bot, &dialogue, &ctx, t).await,
+        (State::SurveyToken, Some(t)) => start_survey(&bot, &dialogue, &ctx, t, false).await,
         (State::Survey(run), Some(t)) if survey::takes_text(&run) => {
             match survey::answer_text(run, t) {
                 Ok(run) => survey_next(&bot, &dialogue, &ctx, run).await,
@@ -563,7 +644,11 @@ async fn message(
         }
         (State::BindCode, Some(code)) => bind(&bot, &dialogue, &ctx, code).await,
         (State::Idle, _) => say_with(&bot, chat, text::UNKNOWN_INPUT, menu()).await,
-        _ => say(&bot, chat, text::USE_BUTTONS).await,
+        // Input the step does not take: its prompt again, buttons and all, below.
+        _ => {
+            say(&bot, chat, text::USE_BUTTONS_BELOW).await?;
+            prompt(&bot, chat, &ctx, &current).await
+        }
     }
 }
 
@@ -592,7 +677,9 @@ async fn callback(
         ("menu", _) => menu_choice(&bot, &dialogue, &ctx, arg).await,
         ("rate", _) => rate(&bot, &dialogue, &ctx, &q, arg).await,
         ("tk", _) => show_ticket(&bot, chat, &ctx, arg).await,
-        ("sv", _) => start_survey(&bot, &dialogue, &ctx, arg).await,
+        ("sv", _) => start_survey(&bot, &dialogue, &ctx, arg, false).await,
+        ("resume", current) => prompt(&bot, chat, &ctx, &current).await,
+        ("discard", _) => goto(&bot, &dialogue, &ctx, State::Idle).await,
         ("kind", State::ChoosingKind) if matches!(arg, "complaint" | "report") => {
             goto(&bot, &dialogue, &ctx, State::Agency(Draft::new(arg))).await
         }
@@ -653,9 +740,27 @@ async fn callback(
             goto(&bot, &dialogue, &ctx, next).await
         }
         ("ans" | "tick" | "done" | "back" | "skip", State::Survey(run)) => {
+            // An answered question's buttons go, so an old message cannot be pressed.
+            let clear_buttons = || async {
+                if let Some(MaybeInaccessibleMessage::Regular(m)) = &q.message
+                    && let Err(e) = bot.edit_message_reply_markup(chat, m.id).await
+                {
+                    tracing::debug!(error = %e, "could not remove an answered question's buttons");
+                }
+            };
             match survey::press(run, verb, arg) {
-                survey::Press::Next(run) => survey_next(&bot, &dialogue, &ctx, run).await,
-                survey::Press::Show(run) => goto(&bot, &dialogue, &ctx, State::Survey(run)).await,
+                survey::Press::Next(run) => {
+                    clear_buttons().await;
+                    survey_next(&bot, &dialogue, &ctx, run).await
+                }
+                survey::Press::Show(run) => {
+                    clear_buttons().await;
+                    goto(&bot, &dialogue, &ctx, State::Survey(run)).await
+                }
+                survey::Press::Stale(run) => {
+                    say(&bot, chat, text::STALE_BUTTON).await?;
+                    goto(&bot, &dialogue, &ctx, State::Survey(run)).await
+                }
                 survey::Press::Redraw(run) => {
                     let (_, rows) = survey::render(&run);
                     dialogue.update(State::Survey(run)).await?;
@@ -672,12 +777,26 @@ async fn callback(
                 }
             }
         }
+        ("ans" | "tick" | "done" | "back" | "skip", _) => {
+            say(&bot, chat, text::STALE_SURVEY_BUTTON).await
+        }
         _ => say(&bot, chat, text::USE_BUTTONS).await,
     }
 }
 
+/// Whether the user has filed today's tickets already (checked when a filing
+/// starts, and again when it is submitted).
+async fn over_daily_cap(ctx: &Ctx, chat: ChatId) -> Result<bool, HandlerError> {
+    let day = crate::shanghai_today();
+    Ok(storage::filings(&ctx.db, chat.0, &day).await? >= ctx.limits.tickets_per_day as i32)
+}
+
 async fn menu_choice(bot: &Bot, dialogue: &Dialog, ctx: &Ctx, item: &str) -> HandlerResult {
     let chat = dialogue.chat_id();
+    if matches!(item, "complaint" | "suggestion" | "praise") && over_daily_cap(ctx, chat).await? {
+        dialogue.update(State::Idle).await?;
+        return say(bot, chat, text::DAILY_CAP).await;
+    }
     match item {
         "complaint" => goto(bot, dialogue, ctx, State::ChoosingKind).await,
         "suggestion" | "praise" => goto(bot, dialogue, ctx, State::Agency(Draft::new(item))).await,
@@ -853,7 +972,16 @@ async fn bind(bot: &Bot, dialogue: &Dialog, ctx: &Ctx, code: &str) -> HandlerRes
 
 /// Opens the questionnaire of an invitation token (from a deep link, a button or
 /// typed); used, expired and unknown tokens are explained.
-async fn start_survey(bot: &Bot, dialogue: &Dialog, ctx: &Ctx, given: &str) -> HandlerResult {
+/// Starts the survey of an invitation token (typed, or from a `/start` link when
+/// `from_link`: an unknown one then goes back to the menu, so the next text is not
+/// taken for a code).
+async fn start_survey(
+    bot: &Bot,
+    dialogue: &Dialog,
+    ctx: &Ctx,
+    given: &str,
+    from_link: bool,
+) -> HandlerResult {
     let chat = dialogue.chat_id();
     let token = survey::token_in(given);
     let found = ctx.api.survey(&token).await;
@@ -861,6 +989,9 @@ async fn start_survey(bot: &Bot, dialogue: &Dialog, ctx: &Ctx, given: &str) -> H
         Ok(s) => s,
         Err(e) => {
             let (reply, next) = match (e.status(), e.code()) {
+                (Some(404), _) | (Some(422), _) | (Some(400), _) if from_link => {
+                    (text::LINK_UNKNOWN, State::Idle)
+                }
                 (Some(404), _) | (Some(422), _) | (Some(400), _) => {
                     (text::TOKEN_UNKNOWN, State::SurveyToken)
                 }

@@ -26,6 +26,19 @@ use crate::config::{Config, Limits};
 use crate::handlers::Ctx;
 use crate::storage::DialogueStore;
 
+/// Log directives the bot always runs with: teloxide logs an update it cannot parse
+/// (and an unhandled one) whole, names and usernames included, from these two
+/// modules and nothing else there; they are silenced so no personal data reaches
+/// the log.
+pub const LOG_DIRECTIVES: &str =
+    "teloxide::dispatching::dispatcher=off,teloxide::update_listeners::webhooks=off";
+
+/// The bot's log filter: `RUST_LOG` (default `info`) with [`LOG_DIRECTIVES`].
+pub fn log_filter() -> tracing_subscriber::EnvFilter {
+    let base = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+    tracing_subscriber::EnvFilter::new(format!("{base},{LOG_DIRECTIVES}"))
+}
+
 fn shanghai() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("UTC+8")
 }
@@ -91,10 +104,12 @@ impl App {
             tickets_per_day: config.bot_tickets_per_day,
             messages_per_minute: config.bot_messages_per_minute,
         };
+        let store =
+            DialogueStore::new(db.clone(), config.state_sealer()?, config.bot_dialogue_days);
         Ok(Self {
             bot,
-            ctx: Ctx::new(api, db.clone(), limits, region),
-            store: DialogueStore::new(db),
+            ctx: Ctx::new(api, db, limits, region),
+            store,
             outbox_idle: Duration::from_millis(config.bot_outbox_poll_ms),
         })
     }
@@ -114,6 +129,21 @@ impl App {
             .build();
         let token = dispatcher.shutdown_token();
         let (stopped, stop_rx) = tokio::sync::watch::channel(false);
+        // Abandoned dialogues (drafts with what users wrote) are forgotten hourly.
+        let sweeper = {
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(3600));
+                loop {
+                    every.tick().await;
+                    match store.expire().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(dialogues = n, "abandoned dialogues forgotten"),
+                        Err(e) => tracing::warn!(error = %e, "expiring dialogues failed"),
+                    }
+                }
+            })
+        };
         let notifier = {
             let mut rx = stop_rx.clone();
             tokio::spawn(notify::run(
@@ -169,6 +199,7 @@ impl App {
             }
         }
         stopper.abort();
+        sweeper.abort();
         let _ = notifier.await;
         drop(stop_rx);
         Ok(())

@@ -8,10 +8,7 @@ use secrecy::ExposeSecret;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(pingjia_bot::log_filter())
         .init();
     let config = pingjia_bot::config::Config::from_env()?;
     let webhook = match &config.bot_webhook_url {

@@ -1,6 +1,9 @@
 //! The bot's own small database (SQLite by default, PostgreSQL optional): dialogue
 //! states, so a restart resumes every conversation, and per-user filing counts for
-//! the daily cap. Nothing of the service's data is kept here.
+//! the daily cap. Nothing of the service's data is kept here. A state holds what a
+//! user is writing (a description, a real name and phone), so it is stored sealed
+//! (`pingjia_seal`, the bot's own key), and a dialogue left untouched for
+//! `bot_dialogue_days` is forgotten.
 
 use std::sync::Arc;
 
@@ -10,6 +13,8 @@ use sea_orm::{
 };
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::ChatId;
+
+use pingjia_seal::Sealer;
 
 use crate::state::State;
 
@@ -90,26 +95,58 @@ pub enum StoreError {
     Db(#[from] sea_orm::DbErr),
     #[error("a stored dialogue does not parse: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("a stored dialogue does not open with the bot's state key")]
+    Sealed,
 }
 
 /// teloxide's dialogue [`Storage`] over the bot's database.
 #[derive(Debug, Clone)]
 pub struct DialogueStore {
     db: DatabaseConnection,
+    sealer: Sealer,
+    /// How long an untouched dialogue is kept, in seconds.
+    keep_secs: i64,
 }
 
 impl DialogueStore {
-    pub fn new(db: DatabaseConnection) -> Arc<Self> {
-        Arc::new(Self { db })
+    pub fn new(db: DatabaseConnection, sealer: Sealer, keep_days: u32) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            sealer,
+            keep_secs: i64::from(keep_days.max(1)) * 86_400,
+        })
     }
 
-    /// The stored state of a chat (for tests and operators).
+    /// The stored state of a chat (for tests and operators); a dialogue left longer
+    /// than the keeping time is gone (and deleted now).
     pub async fn state_of(&self, chat: ChatId) -> Result<Option<State>, StoreError> {
-        let row = dialogue::Entity::find_by_id(chat.0).one(&self.db).await?;
-        Ok(match row {
-            Some(r) => Some(serde_json::from_str(&r.state)?),
-            None => None,
-        })
+        let Some(row) = dialogue::Entity::find_by_id(chat.0).one(&self.db).await? else {
+            return Ok(None);
+        };
+        if row.updated_at < chrono::Utc::now().timestamp() - self.keep_secs {
+            dialogue::Entity::delete_by_id(chat.0)
+                .exec(&self.db)
+                .await?;
+            return Ok(None);
+        }
+        let json = if Sealer::is_sealed(&row.state) {
+            self.sealer.open(&row.state).ok_or(StoreError::Sealed)?
+        } else {
+            // Stored before states were sealed; sealed at its next update.
+            row.state
+        };
+        Ok(Some(serde_json::from_str(&json)?))
+    }
+
+    /// Forgets every dialogue untouched for longer than the keeping time; how many.
+    pub async fn expire(&self) -> Result<u64, StoreError> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let cutoff = chrono::Utc::now().timestamp() - self.keep_secs;
+        let gone = dialogue::Entity::delete_many()
+            .filter(dialogue::Column::UpdatedAt.lt(cutoff))
+            .exec(&self.db)
+            .await?;
+        Ok(gone.rows_affected)
     }
 }
 
@@ -136,7 +173,7 @@ impl Storage<State> for DialogueStore {
         Box::pin(async move {
             let row = dialogue::ActiveModel {
                 chat_id: Set(chat_id.0),
-                state: Set(serde_json::to_string(&state)?),
+                state: Set(self.sealer.seal(&serde_json::to_string(&state)?)),
                 updated_at: Set(chrono::Utc::now().timestamp()),
             };
             dialogue::Entity::insert(row)

@@ -20,6 +20,9 @@ pub enum Press {
     Show(SurveyRun),
     /// Not accepted: stay and say why.
     Stay(SurveyRun, String),
+    /// A button of another question or another survey (an old message's): refused,
+    /// and the current question shown again.
+    Stale(SurveyRun),
 }
 
 /// An answer as `show_if` compares it: `"1"`…`"5"`, `"true"`/`"false"`, option values.
@@ -97,8 +100,31 @@ pub fn answer_text(mut run: SurveyRun, typed: &str) -> Result<SurveyRun, String>
     Ok(run)
 }
 
-/// What a press (`ans`, `tick`, `done`, `skip`, `back` with its argument) does.
+/// A short tag of the survey a button belongs to (its token's first characters): a
+/// button of another survey never answers this one.
+fn tag(run: &SurveyRun) -> &str {
+    let end = run
+        .token
+        .char_indices()
+        .nth(8)
+        .map_or(run.token.len(), |(i, _)| i);
+    &run.token[..end]
+}
+
+/// A button's callback data: `verb:tag.question.argument`, so a press names the survey
+/// and the question it was shown for (at most 64 bytes, as Telegram allows).
+fn data(run: &SurveyRun, verb: &str, arg: impl std::fmt::Display) -> String {
+    format!("{verb}:{}.{}.{arg}", tag(run), run.at)
+}
+
+/// What a press (`ans`, `tick`, `done`, `skip`, `back` with `tag.question.argument`)
+/// does. A press for another survey or another question is [`Press::Stale`].
 pub fn press(mut run: SurveyRun, verb: &str, arg: &str) -> Press {
+    let mut parts = arg.splitn(3, '.');
+    let (given_tag, given_at, arg) = (parts.next(), parts.next(), parts.next().unwrap_or(""));
+    if given_tag != Some(tag(&run)) || given_at.and_then(|a| a.parse().ok()) != Some(run.at) {
+        return Press::Stale(run);
+    }
     let Some(q) = run.current().cloned() else {
         return Press::Stay(run, text::USE_BUTTONS.into());
     };
@@ -178,22 +204,25 @@ pub fn render(run: &SurveyRun) -> (String, Vec<Vec<InlineKeyboardButton>>) {
         "likert5" => text::LIKERT
             .iter()
             .enumerate()
-            .map(|(i, (label, _))| vec![button(*label, format!("ans:{i}"))])
+            .map(|(i, (label, _))| vec![button(*label, data(run, "ans", i))])
             .collect(),
-        "yes_no" => vec![vec![button(text::YES, "ans:0"), button(text::NO, "ans:1")]],
+        "yes_no" => vec![vec![
+            button(text::YES, data(run, "ans", 0)),
+            button(text::NO, data(run, "ans", 1)),
+        ]],
         "nps" => vec![
             (0..=5)
-                .map(|i| button(i.to_string(), format!("ans:{i}")))
+                .map(|i| button(i.to_string(), data(run, "ans", i)))
                 .collect(),
             (6..=10)
-                .map(|i| button(i.to_string(), format!("ans:{i}")))
+                .map(|i| button(i.to_string(), data(run, "ans", i)))
                 .collect(),
         ],
         "single_choice" => q
             .options
             .iter()
             .enumerate()
-            .map(|(i, o)| vec![button(o.label.clone(), format!("ans:{i}"))])
+            .map(|(i, o)| vec![button(o.label.clone(), data(run, "ans", i))])
             .collect(),
         "multi_choice" => {
             let mut rows: Vec<Vec<InlineKeyboardButton>> = q
@@ -206,10 +235,10 @@ pub fn render(run: &SurveyRun) -> (String, Vec<Vec<InlineKeyboardButton>>) {
                     } else {
                         "☐ "
                     };
-                    vec![button(format!("{mark}{}", o.label), format!("tick:{i}"))]
+                    vec![button(format!("{mark}{}", o.label), data(run, "tick", i))]
                 })
                 .collect();
-            rows.push(vec![button(text::DONE_BUTTON, "done:")]);
+            rows.push(vec![button(text::DONE_BUTTON, data(run, "done", ""))]);
             rows
         }
         _ => {
@@ -219,10 +248,10 @@ pub fn render(run: &SurveyRun) -> (String, Vec<Vec<InlineKeyboardButton>>) {
     };
     let mut nav = Vec::new();
     if !run.asked.is_empty() {
-        nav.push(button(text::BACK_BUTTON, "back:"));
+        nav.push(button(text::BACK_BUTTON, data(run, "back", "")));
     }
     if !q.required {
-        nav.push(button(text::SKIP_BUTTON, "skip:"));
+        nav.push(button(text::SKIP_BUTTON, data(run, "skip", "")));
     }
     nav.push(button(text::CANCEL_BUTTON, "cancel"));
     rows.push(nav);
@@ -288,7 +317,46 @@ mod tests {
         match p {
             Press::Next(r) | Press::Show(r) | Press::Redraw(r) => r,
             Press::Stay(_, why) => panic!("stayed: {why}"),
+            Press::Stale(_) => panic!("a stale button"),
         }
+    }
+
+    /// A press of the current question's button `verb` with `arg`.
+    fn press(run: SurveyRun, verb: &str, arg: &str) -> Press {
+        let data = super::data(&run, verb, arg);
+        let (verb, arg) = data.split_once(':').expect("verb");
+        super::press(run.clone(), verb, arg)
+    }
+
+    #[test]
+    fn a_button_of_another_question_or_survey_is_stale() {
+        let questions = vec![q("a", "likert5", true), q("b", "likert5", true)];
+        let run = SurveyRun::start("feedbeef00112233".into(), questions.clone(), 0).expect("start");
+        let first = super::data(&run, "ans", 4);
+        let run = next(press(run, "ans", "1")).advance().expect("b");
+        // Question 1's button, pressed now that question 2 is asked: refused.
+        let (verb, arg) = first.split_once(':').expect("verb");
+        assert!(matches!(
+            super::press(run.clone(), verb, arg),
+            Press::Stale(_)
+        ));
+        assert_eq!(run.answers["a"], 4, "the answer to question 1 is kept");
+        assert!(!run.answers.contains_key("b"));
+        // A button of another survey at the same question number: refused too.
+        let other = SurveyRun::start("0000aaaa99998888".into(), questions, 0)
+            .expect("start")
+            .advance();
+        let other = other.map_or_else(
+            || super::data(&run, "ans", 0).replacen("feedbeef", "0000aaaa", 1),
+            |o| super::data(&o, "ans", 0),
+        );
+        let (verb, arg) = other.split_once(':').expect("verb");
+        assert!(matches!(
+            super::press(run.clone(), verb, arg),
+            Press::Stale(_)
+        ));
+        // The bare old form (`ans:4`) is refused as well.
+        assert!(matches!(super::press(run, "ans", "4"), Press::Stale(_)));
     }
 
     #[test]

@@ -19,6 +19,15 @@ pub const HELP: &str = "使用说明：\n\
 
 pub const CANCELLED: &str = "已取消。发送 /start 返回菜单。";
 pub const USE_BUTTONS: &str = "请点击上方按钮选择，或发送 /cancel 取消。";
+pub const USE_BUTTONS_BELOW: &str = "这一步请点击下方按钮选择（或发送 /cancel 取消）：";
+pub const ASK_KEEP_DRAFT: &str = "您有一份尚未提交的投诉/建议。继续填写，还是放弃并返回菜单？";
+pub const RESUME_BUTTON: &str = "继续填写";
+pub const DISCARD_BUTTON: &str = "放弃";
+pub const DRAFT_KEPT: &str = "您尚未提交的内容已保留，可以继续填写：";
+pub const LINK_UNKNOWN: &str =
+    "这个链接无效或已过期。如需评价，请重新打开邀请链接；也可以从下面的菜单选择。";
+pub const STALE_BUTTON: &str = "这个按钮已失效（它属于之前的题目或问卷），请回答下面这道题。";
+pub const STALE_SURVEY_BUTTON: &str = "这个问卷按钮已失效。如需评价，请重新打开邀请链接。";
 pub const UNKNOWN_INPUT: &str = "没有理解您的意思。请从菜单中选择，或发送 /help 查看说明。";
 pub const PRIVATE_ONLY: &str = "为保护您的隐私，请私聊本机器人使用，不在群组中受理。";
 pub const FLOOD: &str = "操作过于频繁，请稍后再试。";
@@ -40,6 +49,18 @@ pub const AGENCY_NONE_FOUND: &str = "没有找到相关执法机关，请换个�
 pub const AGENCY_PICK: &str = "请选择执法机关：";
 pub const ASK_CATEGORY: &str = "请选择问题类别：";
 pub const ASK_DESCRIPTION: &str = "请描述具体情况（时间、地点、经过），10 至 4000 字。";
+pub const ASK_SUGGESTION: &str = "请写下您的意见建议，10 至 4000 字。";
+pub const ASK_PRAISE: &str = "请写下您要表扬的执法机关或执法人员及其事迹，10 至 4000 字。";
+pub const CONTACT_RECEIVED: &str = "已收到您的手机号（加密保存，仅承办司法局可见）。";
+
+/// The description prompt of a kind: what happened for complaints and reports.
+pub fn ask_description(kind: &str) -> &'static str {
+    match kind {
+        "suggestion" => ASK_SUGGESTION,
+        "praise" => ASK_PRAISE,
+        _ => ASK_DESCRIPTION,
+    }
+}
 pub const ASK_PHOTOS: &str =
     "如有照片可以发送（可多张），发送完毕请点击「完成」；没有请点击「跳过」。";
 pub const ASK_LOCATION: &str = "请发送位置（📎 → 位置），或直接输入地址；不需要请点击「跳过」。";
@@ -89,6 +110,16 @@ pub fn summary(
     place: Option<&str>,
     reporter: Option<&str>,
 ) -> String {
+    // Telegram takes at most 4,096 characters a message: a long description is shown
+    // shortened (it is filed whole).
+    const SHOWN: usize = 1500;
+    let chars = description.chars().count();
+    let description = if chars > SHOWN {
+        let head: String = description.chars().take(SHOWN).collect();
+        format!("{head}……（共 {chars} 字，提交时完整保存）")
+    } else {
+        description.to_owned()
+    };
     format!(
         "请核对以下内容：\n类型：{}\n执法机关：{}\n问题类别：{}\n情况描述：{}\n照片：{} 张\n位置：{}\n提交方式：{}",
         kind_label(kind),
@@ -178,4 +209,37 @@ pub const CODE_EXPIRED: &str = "该绑定码已过期。请联系司法局重新
 
 pub fn bound(name: &str) -> String {
     format!("绑定成功！您已成为监督联系点「{name}」的联络员，今后提交的反馈将标注该联系点。")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_complaints_and_reports_are_asked_what_happened() {
+        for kind in ["complaint", "report"] {
+            assert!(ask_description(kind).contains("时间、地点、经过"));
+        }
+        for kind in ["suggestion", "praise"] {
+            assert!(!ask_description(kind).contains("经过"), "{kind}");
+        }
+    }
+
+    #[test]
+    fn the_longest_summary_fits_one_message() {
+        let long = summary(
+            "complaint",
+            Some(&"机".repeat(100)),
+            "态度粗暴",
+            &"执".repeat(4000),
+            9,
+            Some(&"址".repeat(200)),
+            Some("138****1234"),
+        );
+        assert!(
+            long.encode_utf16().count() <= 4096,
+            "{}",
+            long.encode_utf16().count()
+        );
+    }
 }

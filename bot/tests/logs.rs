@@ -14,8 +14,10 @@ const ADDRESS: &str = "海州区朝阳中路1号";
 
 #[tokio::test]
 async fn what_users_tell_the_bot_never_reaches_the_logs() {
-    let logs =
-        pingjia_tests::CapturedLogs::install("pingjia_api=trace,pingjia_bot=trace,teloxide=debug");
+    let logs = pingjia_tests::CapturedLogs::install(&format!(
+        "pingjia_api=trace,pingjia_bot=trace,teloxide=debug,{}",
+        pingjia_bot::LOG_DIRECTIVES
+    ));
     for_each_backend(|app| async move {
         let w = World::new(app, limits()).await;
         let mut chat = Chat::new(&w.tg, USER);
@@ -44,8 +46,15 @@ async fn what_users_tell_the_bot_never_reaches_the_logs() {
         let filed = chat.press("confirm:yes", "已受理！工单号").await;
         let number = filed_number(&filed);
         let t = ticket_of(&w.app, &w.admin, &number).await;
-        assert_eq!(t["reporter_name"], "张三");
+        // An admin sees it masked; revealed (on the record), the name is the one sent.
+        assert_eq!(t["reporter_name"], "张*");
         let id = t["id"].as_i64().expect("id");
+        let revealed = w
+            .app
+            .get(&format!("/api/v1/tickets/{id}?reveal=true"), &w.admin)
+            .await
+            .expect(200);
+        assert_eq!(revealed.body["ticket"]["reporter_name"], "张三");
         w.handle(id, "经核实，已批评教育。").await;
         chat.reply("请对办理情况作出评价").await;
         chat.press(
@@ -54,6 +63,10 @@ async fn what_users_tell_the_bot_never_reaches_the_logs() {
         )
         .await;
         chat.text("/status", pingjia_bot::text::YOUR_TICKETS).await;
+        // An update teloxide cannot parse (finding 28): logged by teloxide whole,
+        // names and all, unless silenced; the bot goes on.
+        w.tg.garbled(USER, "张三丰");
+        chat.text("/help", "使用说明").await;
         w.finish().await;
     })
     .await;
@@ -66,6 +79,7 @@ async fn what_users_tell_the_bot_never_reaches_the_logs() {
         "13812341234",
         "138 1234",
         "张三",
+        "garbled_user",
         &USER.to_string(),
         "执法人员检查时态度粗暴",
         "海州区朝阳中路",

@@ -15,6 +15,7 @@ mod m20261124_000009_internal_assessment;
 mod m20261124_000010_index_models;
 mod m20261124_000011_survey_stats;
 mod m20261203_000012_answered_by_response;
+mod m20261204_000013_questionnaire_owner;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000010_index_models::Migration),
             Box::new(m20261124_000011_survey_stats::Migration),
             Box::new(m20261203_000012_answered_by_response::Migration),
+            Box::new(m20261204_000013_questionnaire_owner::Migration),
         ]
     }
 }

@@ -489,7 +489,9 @@ impl CapturedLogs {
                 .json()
                 .with_writer(logs.clone()),
         );
-        tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+        // `try_init` also forwards the `log` crate's records (teloxide logs through it).
+        tracing_subscriber::util::SubscriberInitExt::try_init(subscriber)
+            .expect("the only subscriber");
         logs
     }
 

@@ -651,7 +651,14 @@ async fn hotline_orders_import_idempotently_with_a_row_report() {
         assert_eq!(spring["channel"], "hotline_12345");
         assert_eq!(at(&spring["created_at"]), at(&json!("2026-02-13T02:00:00Z")));
         assert_eq!(at(&spring["reply_due"]), at(&json!("2026-02-27T16:00:00Z")));
-        assert_eq!(spring["reporter_phone"], "13600003333");
+        // The city bureau is above the handling (county) bureau: masked, unless it
+        // asks to reveal the contact data (an audited act).
+        assert_eq!(spring["reporter_phone"], "136****3333");
+        let revealed = app
+            .get(&format!("/api/v1/tickets/{}?reveal=true", spring["id"]), &bureau)
+            .await
+            .expect(200);
+        assert_eq!(revealed.body["ticket"]["reporter_phone"], "13600003333");
         assert!(spring["number"].as_str().expect("number").starts_with("TS2026-"));
         // Across National Day: received 9/30, the holiday runs 10/1–10/7 (10/10 a
         // make-up Saturday), so the five working days are 10/8, 10/9, 10/10, 10/12, 10/13.

@@ -428,3 +428,1016 @@ async fn only_admins_write_index_models_and_calendars() {
     })
     .await;
 }
+
+/// Enterprise answers for the built-in questionnaire, one CSV row per agency id, with
+/// `overall` as given and 120 seconds (or `fast` seconds) to answer.
+fn answer_rows(rows: &[(i64, u8, bool)]) -> Vec<u8> {
+    let mut csv = String::from(
+        "agency_id,attitude,credentials,rights,procedure,fairness,integrity,burden,guidance,overall,duration_secs\n",
+    );
+    for (agency, overall, fast) in rows {
+        let secs = if *fast { 1 } else { 120 };
+        csv.push_str(&format!("{agency},4,1,1,4,4,0,5,4,{overall},{secs}\n"));
+    }
+    csv.into_bytes()
+}
+
+/// Findings 4 and 5: a county bureau reads a city-wide campaign's results about its own
+/// agencies only; an agency key never sees a group of fewer than five respondents, in
+/// results or scores, and cannot difference two overlapping groups.
+#[tokio::test]
+async fn results_are_cut_to_scope_and_small_groups_hidden_from_agencies() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let city = app.key(Role::Bureau, Some("320700"), None).await;
+        let county = app.key(Role::Bureau, Some("320707"), None).await;
+        let evaluator = app.key(Role::Evaluator, None, None).await;
+        let lone = app.key(Role::Agency, None, Some(6)).await;
+        let six = app.key(Role::Agency, None, Some(8)).await;
+        let q = builtin_questionnaire(&app, &city, "enterprise_return_visit").await;
+        let campaign = open_campaign(&app, &city, q, "invitation", "320700").await;
+        // Agency 1 (the city's) 3 answers, agency 6 (海州区) one, agency 8 (赣榆区) six,
+        // one of them too fast (flagged).
+        let mut rows = vec![(1, 5, false), (1, 4, false), (1, 3, false), (6, 3, false)];
+        rows.extend([
+            (8, 5, false),
+            (8, 5, false),
+            (8, 4, false),
+            (8, 4, false),
+            (8, 3, false),
+            (8, 3, true),
+        ]);
+        let stored = upload(
+            &app,
+            &format!("/api/v1/campaigns/{campaign}/imports"),
+            &evaluator,
+            "text/csv",
+            answer_rows(&rows),
+        )
+        .await
+        .expect(200);
+        assert_eq!(stored.body["stored"], 10, "{}", stored.text);
+        let results = |key: &str, query: &str| {
+            let (app, key) = (&app, key.to_owned());
+            let path = format!("/api/v1/campaigns/{campaign}/results?{query}");
+            async move { app.get(&path, &key).await.expect(200).body }
+        };
+        let groups = |body: &serde_json::Value| {
+            let mut g: Vec<String> = body
+                .as_array()
+                .expect("rows")
+                .iter()
+                .map(|r| r["group"].as_str().expect("group").to_owned())
+                .collect();
+            g.sort();
+            g.dedup();
+            g
+        };
+        let overall_n = |body: &serde_json::Value| {
+            body.as_array()
+                .expect("rows")
+                .iter()
+                .find(|r| r["dimension"] == "overall_index")
+                .map(|r| r["n"].clone())
+        };
+
+        // Finding 4: the county bureau's view holds 赣榆区 only.
+        assert_eq!(groups(&results(&county, "by=agency&min_n=1").await), ["8"]);
+        assert_eq!(
+            groups(&results(&county, "by=region&min_n=1").await),
+            ["320707"]
+        );
+        assert_eq!(
+            overall_n(&results(&county, "by=dimension&min_n=1").await),
+            Some(json!(6))
+        );
+        assert_eq!(
+            overall_n(&results(&city, "by=dimension&min_n=1").await),
+            Some(json!(10))
+        );
+        assert_eq!(
+            groups(&results(&city, "by=agency&min_n=1").await),
+            ["1", "6", "8"]
+        );
+
+        // Finding 5: one respondent is not shown to its agency, whatever min_n asks.
+        for by in ["agency", "region", "dimension"] {
+            let body = results(&lone, &format!("by={by}&min_n=1")).await;
+            assert_eq!(body, json!([]), "by={by}");
+        }
+        // Six respondents are; leaving the flagged one out gives the same group, so
+        // two results never differ by one person's answers.
+        let with = results(&six, "by=agency&min_n=1").await;
+        assert_eq!(overall_n(&with), Some(json!(6)), "{with}");
+        assert_eq!(
+            results(&six, "by=agency&min_n=1&exclude_flagged=true").await,
+            with
+        );
+        assert_eq!(
+            results(&six, "by=dimension&min_n=1&exclude_flagged=true")
+                .await
+                .as_array()
+                .map(Vec::len),
+            with.as_array().map(Vec::len)
+        );
+        // The bureau does see the difference.
+        let bureau_without = results(&county, "by=agency&min_n=1&exclude_flagged=true").await;
+        assert_eq!(overall_n(&bureau_without), Some(json!(5)));
+
+        // Scores: agency 6's enterprise indicator rests on one answer; its own key sees
+        // neither that value nor the composite that would give it back.
+        let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+        let period = {
+            use chrono::Datelike;
+            format!("{}-Q{}", today.year(), (today.month() - 1) / 3 + 1)
+        };
+        let mine = app
+            .get(&format!("/api/v1/scores?period={period}"), &lone)
+            .await
+            .expect(200);
+        let item = &mine.body["items"][0];
+        assert_eq!(item["agency_id"], 6, "{}", mine.text);
+        assert!(item["score"].is_null(), "{item}");
+        assert!(
+            item["flags"]
+                .to_string()
+                .contains("suppressed_small_sample"),
+            "{item}"
+        );
+        let detail = app
+            .get(&format!("/api/v1/scores/agencies/6?period={period}"), &lone)
+            .await
+            .expect(200);
+        let enterprise = detail.body["indicators"]
+            .as_array()
+            .expect("indicators")
+            .iter()
+            .find(|i| i["key"] == "enterprise_satisfaction")
+            .expect("the enterprise indicator")
+            .clone();
+        assert!(
+            enterprise["value"].is_null() && enterprise["raw"].is_null(),
+            "{enterprise}"
+        );
+        let export = app
+            .get(
+                &format!("/api/v1/scores/export?period={period}&format=csv"),
+                &lone,
+            )
+            .await
+            .expect(200);
+        assert!(
+            export.text.contains("suppressed_small_sample"),
+            "{}",
+            export.text
+        );
+        // The bureau sees agency 6's enterprise value.
+        let bureau_view = app
+            .get(&format!("/api/v1/scores/agencies/6?period={period}"), &city)
+            .await
+            .expect(200);
+        let value = bureau_view.body["indicators"]
+            .as_array()
+            .expect("indicators")
+            .iter()
+            .find(|i| i["key"] == "enterprise_satisfaction")
+            .map(|i| i["value"].clone());
+        assert!(value.is_some_and(|v| v.is_number()), "{}", bureau_view.text);
+    })
+    .await;
+}
+
+/// Every cell of a CSV export.
+fn csv_cells(text: &str) -> Vec<String> {
+    let text = text.trim_start_matches('\u{feff}');
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    reader
+        .records()
+        .flat_map(|r| {
+            r.expect("a CSV record")
+                .iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Finding 7: text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`)
+/// leaves every CSV export with a leading `'`: answers, enterprise and agency names.
+#[tokio::test]
+async fn csv_exports_never_carry_live_formulas() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let admin = app.admin().await;
+        let city = app.key(Role::Bureau, Some("320700"), None).await;
+        let evaluator = app.key(Role::Evaluator, None, None).await;
+        let agency_name = "=HYPERLINK(\"http://evil.example\",\"点击查看\")";
+        app.patch("/api/v1/agencies/6", &admin, json!({"name": agency_name}))
+            .await
+            .expect(200);
+        let enterprises = app.get("/api/v1/enterprises?page_size=1", &city).await.expect(200);
+        let enterprise = &enterprises.body["items"][0];
+        let uscc = enterprise["uscc"].as_str().expect("uscc").to_owned();
+        let enterprise_name = "+cmd|' /C calc'!A0";
+        app.patch(
+            &format!("/api/v1/enterprises/{}", enterprise["id"]),
+            &admin,
+            json!({"name": enterprise_name}),
+        )
+        .await
+        .expect(200);
+        let today = chrono::Utc::now().date_naive();
+        app.post(
+            "/api/v1/cases",
+            &city,
+            json!({"cases": [{"agency_id": 6, "case_number": "连执罚〔2026〕77号", "kind": "inspection",
+                "procedure": "general", "enterprise_uscc": uscc, "decision_date": today.to_string()}]}),
+        )
+        .await
+        .expect(200);
+        let q = builtin_questionnaire(&app, &city, "enterprise_return_visit").await;
+        let campaign = open_campaign(&app, &city, q, "invitation", "320700").await;
+        app.post(&format!("/api/v1/campaigns/{campaign}/invitations"), &city, json!({}))
+            .await
+            .expect(201);
+        let answer = "agency_id,attitude,credentials,rights,procedure,fairness,integrity,burden,guidance,overall,suggestion\n\
+                      6,4,1,1,4,4,0,5,4,4,@SUM(1+1)*cmd|' /C calc'!A0\n6,4,1,1,4,4,0,5,4,4,-2+3\n";
+        upload(&app, &format!("/api/v1/campaigns/{campaign}/imports"), &evaluator, "text/csv", answer.as_bytes().to_vec())
+            .await
+            .expect(200);
+
+        let today_quarter = {
+            use chrono::Datelike;
+            let d = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+            format!("{}-Q{}", d.year(), (d.month() - 1) / 3 + 1)
+        };
+        for (path, wanted) in [
+            (format!("/api/v1/campaigns/{campaign}/visits?format=csv"), vec![agency_name, enterprise_name]),
+            (
+                format!("/api/v1/campaigns/{campaign}/responses?format=csv"),
+                vec![agency_name, "@SUM(1+1)*cmd|' /C calc'!A0", "-2+3"],
+            ),
+            (format!("/api/v1/scores/export?period={today_quarter}&format=csv"), vec![agency_name]),
+        ] {
+            let export = app.get(&path, &city).await.expect(200);
+            let cells = csv_cells(&export.text);
+            for cell in &cells {
+                assert!(
+                    !cell.starts_with(['=', '+', '@', '\t', '\r'])
+                        && (!cell.starts_with('-') || cell.parse::<f64>().is_ok()),
+                    "{path}: a live formula {cell:?}"
+                );
+            }
+            for text in wanted {
+                assert!(cells.contains(&format!("'{text}")), "{path}: {text:?} quoted in {cells:?}");
+            }
+        }
+    })
+    .await;
+}
+
+/// Finding 8: a questionnaire belongs to the bureau that created it; another bureau
+/// can neither edit nor publish its draft, and the built-ins are changed by admins
+/// only (so no bureau's draft blocks the others).
+#[tokio::test]
+async fn only_a_questionnaires_owner_changes_it() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let admin = app.admin().await;
+        let haizhou = app.key(Role::Bureau, Some("320706"), None).await;
+        let ganyu = app.key(Role::Bureau, Some("320707"), None).await;
+        let questions = json!([
+            {"key": "attitude", "text": "执法人员态度如何？", "type": "likert5", "dimension": "attitude", "required": true}
+        ]);
+        let created = app
+            .post(
+                "/api/v1/questionnaires",
+                &haizhou,
+                json!({"key": "haizhou_survey", "title": "海州区专项调查", "audience": "citizen", "questions": questions}),
+            )
+            .await
+            .expect(201);
+        assert_eq!(created.body["owner_region"], "320706", "{}", created.text);
+        let id = created.body["id"].as_i64().expect("id");
+        let v1 = format!("/api/v1/questionnaires/{id}/versions/1");
+        app.call(Method::PUT, &v1, Some(&ganyu), Some(json!({"questions": questions})))
+            .await
+            .expect_error(403, "forbidden");
+        app.post(&format!("{v1}/publish"), &ganyu, json!({}))
+            .await
+            .expect_error(403, "forbidden");
+        let draft = app.get(&v1, &admin).await.expect(200);
+        assert_eq!(draft.body["status"], "draft", "unchanged: {}", draft.text);
+        app.post(&format!("{v1}/publish"), &haizhou, json!({})).await.expect(200);
+        app.post(&format!("/api/v1/questionnaires/{id}/versions"), &ganyu, json!({"questions": questions}))
+            .await
+            .expect_error(403, "forbidden");
+
+        let builtin = builtin_questionnaire(&app, &ganyu, "citizen_satisfaction").await;
+        let builtin_versions = format!("/api/v1/questionnaires/{builtin}/versions");
+        for bureau in [&ganyu, &haizhou] {
+            app.post(&builtin_versions, bureau, json!({"questions": questions}))
+                .await
+                .expect_error(403, "forbidden");
+        }
+        app.post(&builtin_versions, &admin, json!({"questions": questions}))
+            .await
+            .expect(201);
+        app.post(&format!("/api/v1/questionnaires/{id}/versions"), &admin, json!({"questions": questions}))
+            .await
+            .expect(201);
+    })
+    .await;
+}
+
+/// A complaint about `agency` in `region`, as the tickets API takes it.
+fn ticket_body(agency: i64, region: &str) -> serde_json::Value {
+    json!({
+        "kind": "complaint", "category": "态度粗暴", "agency_id": agency, "region_code": region,
+        "description": "执法人员检查时态度粗暴，未出示执法证件。", "channel": "telegram",
+    })
+}
+
+/// Finding 9: a ticket names an agency that serves its region (the region's own or one
+/// above it), whoever files it (bureau, channel, hotline import), and an assignment
+/// keeps to the same rule.
+#[tokio::test]
+async fn a_tickets_agency_serves_its_region() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let haizhou = app.key(Role::Bureau, Some("320706"), None).await;
+        let city = app.key(Role::Bureau, Some("320700"), None).await;
+        let telegram = app.channel_key("telegram").await;
+        // Agency 8 is 赣榆区's (320707): not for a ticket in 海州区 (320706).
+        let refused = app
+            .post("/api/v1/tickets", &haizhou, ticket_body(8, "320706"))
+            .await
+            .expect_error(422, "validation_failed");
+        assert_eq!(refused.fields(), ["agency_id"]);
+        let mut through_channel = ticket_body(8, "320706");
+        through_channel["user_id"] = json!("7001");
+        app.post(
+            "/api/v1/channel/tickets",
+            &telegram,
+            through_channel.clone(),
+        )
+        .await
+        .expect_error(422, "validation_failed");
+        // Nothing was filed for agency 8.
+        let listed = app
+            .get("/api/v1/tickets?page_size=100", &city)
+            .await
+            .expect(200);
+        assert!(
+            listed.body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .all(|t| t["agency_id"] != 8),
+            "{}",
+            listed.text
+        );
+        // 海州区's own agency and a city agency serve 海州区.
+        app.post("/api/v1/tickets", &haizhou, ticket_body(6, "320706"))
+            .await
+            .expect(201);
+        let filed = app
+            .post("/api/v1/tickets", &haizhou, ticket_body(1, "320706"))
+            .await
+            .expect(201);
+        through_channel["agency_id"] = json!(6);
+        app.post("/api/v1/channel/tickets", &telegram, through_channel)
+            .await
+            .expect(201);
+
+        // The hotline import: the row is refused on agency_code.
+        let agencies = app
+            .get("/api/v1/agencies?page_size=100", &city)
+            .await
+            .expect(200);
+        let code_of = |id: i64| {
+            agencies.body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .find(|a| a["id"] == id)
+                .and_then(|a| a["code"].as_str())
+                .expect("agency code")
+                .to_owned()
+        };
+        let csv = format!(
+            "hotline_id,received_at,kind,category,region_code,agency_code,description\n\
+             12345-9001,2026-11-02 10:00,投诉,乱罚款,320706,{},春节前集中检查对商户重复罚款。\n",
+            code_of(8)
+        );
+        let report = upload(
+            &app,
+            "/api/v1/tickets/imports/hotline",
+            &city,
+            "text/csv",
+            csv.into_bytes(),
+        )
+        .await
+        .expect(200);
+        assert_eq!(report.body["created"], json!([]), "{}", report.text);
+        assert_eq!(
+            report.body["errors"][0]["column"], "agency_code",
+            "{}",
+            report.text
+        );
+
+        // Assigning to an agency of another county is refused too.
+        let id = filed.body["ticket"]["id"].as_i64().expect("id");
+        app.post(
+            &format!("/api/v1/tickets/{id}/moves"),
+            &city,
+            json!({"action": "assign", "agency_id": 8}),
+        )
+        .await
+        .expect_error(422, "validation_failed");
+        app.post(
+            &format!("/api/v1/tickets/{id}/moves"),
+            &city,
+            json!({"action": "assign", "agency_id": 6}),
+        )
+        .await
+        .expect(200);
+    })
+    .await;
+}
+
+/// The body of the i-th of several parallel writes.
+type BodyOf = Box<dyn Fn(usize) -> serde_json::Value + Send + Sync>;
+
+/// Finding 10: sixteen parallel writers on each writable entity all succeed: a
+/// read-then-write transaction waits for the write lock instead of failing with
+/// `database is locked` (SQLite's busy snapshot) and answering 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_writers_never_answer_500() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let admin = app.admin().await;
+        let officer = app.get("/api/v1/officers?page_size=1", &admin).await.expect(200);
+        let officer = officer.body["items"][0]["id"].as_i64().expect("an officer");
+        let enterprise = app.get("/api/v1/enterprises?page_size=1", &admin).await.expect(200);
+        let enterprise = enterprise.body["items"][0]["id"].as_i64().expect("an enterprise");
+        let model = app.get("/api/v1/index-models/default", &admin).await.expect(200);
+        let definition = model.body["definition"].clone();
+        let writes: Vec<(Method, String, BodyOf)> = vec![
+            (Method::PATCH, "/api/v1/agencies/6".into(), Box::new(|i| json!({"name": format!("海州区市场监督管理局{i}")}))),
+            (Method::PATCH, "/api/v1/regions/320706".into(), Box::new(|i| json!({"name": format!("海州区{i}")}))),
+            (Method::PATCH, format!("/api/v1/officers/{officer}"), Box::new(|i| json!({"name": format!("执法员{i}")}))),
+            (Method::PATCH, format!("/api/v1/enterprises/{enterprise}"), Box::new(|i| json!({"name": format!("企业{i}")}))),
+            (
+                Method::POST,
+                "/api/v1/index-models".into(),
+                Box::new(move |i| json!({"key": "default", "name": format!("版本{i}"), "definition": definition})),
+            ),
+        ];
+        for (method, path, body) in &writes {
+            let replies = futures::future::join_all((0..16).map(|i| {
+                app.call(method.clone(), path, Some(&admin), Some(body(i)))
+            }))
+            .await;
+            for r in replies {
+                assert!(r.status.is_success(), "{method} {path}: {} {}", r.status, r.text);
+            }
+        }
+        let versions = app.get("/api/v1/index-models", &admin).await.expect(200);
+        let mut numbers: Vec<i64> = versions
+            .body
+            .as_array()
+            .expect("versions")
+            .iter()
+            .filter_map(|v| v["version"].as_i64())
+            .collect();
+        numbers.sort_unstable();
+        assert_eq!(numbers, (1..=17).collect::<Vec<_>>(), "each write its own version");
+    })
+    .await;
+}
+
+/// How many channel users the database holds.
+async fn channel_users(app: &TestApp) -> u64 {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    pingjia_api::store::channel_user::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("count")
+}
+
+/// Finding 17: a refused channel ticket, Open311 request or binding code leaves no
+/// channel user behind.
+#[tokio::test]
+async fn a_refused_request_writes_nothing() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let telegram = app.channel_key("telegram").await;
+        let web = app.channel_key("web").await;
+        let mut body = ticket_body(6, "320706");
+        body["user_id"] = json!("8801");
+        body["latitude"] = json!(1e308);
+        body["longitude"] = json!(119.2);
+        app.post("/api/v1/channel/tickets", &telegram, body.clone())
+            .await
+            .expect_error(422, "validation_failed");
+        assert_eq!(channel_users(&app).await, 0);
+        app.post("/api/v1/channel/bindings", &telegram, json!({"user_id": "8801", "code": "NOSUCHCODE"}))
+            .await
+            .expect_error(404, "not_found");
+        assert_eq!(channel_users(&app).await, 0);
+        let form = "service_code=other&jurisdiction_id=320706&description=%E5%A4%AA%E7%9F%AD&lat=34.6&long=119.2&account_id=web-8801";
+        let reply = app
+            .raw(
+                Method::POST,
+                &format!("/open311/v2/requests.json?api_key={web}"),
+                &[("Content-Type", "application/x-www-form-urlencoded")],
+                form.as_bytes().to_vec(),
+            )
+            .await;
+        assert!(reply.status.is_client_error(), "{} {}", reply.status, reply.text);
+        assert_eq!(channel_users(&app).await, 0);
+        // The same ticket, valid, records its user.
+        body["latitude"] = json!(34.6);
+        app.post("/api/v1/channel/tickets", &telegram, body).await.expect(201);
+        assert_eq!(channel_users(&app).await, 1);
+    })
+    .await;
+}
+
+/// Finding 18: dates outside reason, control characters and bidirectional overrides,
+/// absurd deductions, non-strings for strings and a reused `Idempotency-Key` with
+/// another body are all refused, on SQLite and PostgreSQL alike (PostgreSQL refuses
+/// NUL in text: it must never reach it).
+#[tokio::test]
+async fn validation_gaps_are_closed() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let admin = app.admin().await;
+        let city = app.key(Role::Bureau, Some("320700"), None).await;
+        let case = |number: &str, date: &str| {
+            json!({"cases": [{"agency_id": 6, "case_number": number, "kind": "penalty",
+                "procedure": "general", "decision_date": date}]})
+        };
+        for date in ["0001-01-01", "9999-12-31"] {
+            let reply = app
+                .post("/api/v1/cases", &city, case("连执罚〔2026〕5号", date))
+                .await
+                .expect_error(422, "validation_failed");
+            assert_eq!(reply.fields(), ["cases[0].decision_date"], "{date}");
+        }
+        for number in ["连执罚\u{0}5号", "连执罚\u{202E}5号", "\u{1b}[31m连执罚5号"] {
+            let reply = app
+                .post("/api/v1/cases", &city, case(number, "2026-11-02"))
+                .await
+                .expect_error(422, "validation_failed");
+            assert_eq!(reply.fields(), ["cases[0].case_number"], "{number:?}");
+        }
+        let mut ticket = ticket_body(6, "320706");
+        ticket["description"] = json!("执法人员检查时态度粗暴\u{0}，未出示证件。");
+        let reply = app.post("/api/v1/tickets", &city, ticket).await.expect_error(422, "validation_failed");
+        assert_eq!(reply.fields(), ["description"]);
+        app.patch("/api/v1/agencies/6", &admin, json!({"name": "海州区\u{2066}市场监督管理局"}))
+            .await
+            .expect_error(422, "validation_failed");
+        let search = app.get("/api/v1/agencies?q=%00", &city).await.expect_error(422, "validation_failed");
+        assert_eq!(search.fields(), ["query.q"]);
+        // A JSON boolean or number is not a string.
+        for name in [json!(false), json!(12345)] {
+            let reply = app.patch("/api/v1/agencies/6", &admin, json!({ "name": name })).await;
+            assert!(reply.status.is_client_error(), "{name}: {} {}", reply.status, reply.text);
+        }
+        let agency = app.get("/api/v1/agencies/6", &admin).await.expect(200);
+        assert_eq!(agency.body["name"], "海州区市场监督管理局");
+
+        let review = json!({"records": [{"agency_id": 6, "case_number": "连执罚〔2026〕9号", "year": 2026,
+            "score": 90, "reviewer": "评查组", "reviewed_on": "2026-11-01",
+            "items": [{"item": "证据是否充分", "deduction": 1e300}]}]});
+        let report = app.post("/api/v1/file-reviews", &city, review).await.expect(200);
+        assert_eq!(report.body["stored"], 0, "{}", report.text);
+        assert_eq!(report.body["errors"][0]["column"], "items", "{}", report.text);
+
+        // An Idempotency-Key reused with another body.
+        let q = builtin_questionnaire(&app, &city, "citizen_satisfaction").await;
+        let campaign = open_campaign(&app, &city, q, "open", "320700").await;
+        let answers = |overall: u8| {
+            json!({"agency_id": 6, "answers": {"attitude": 4, "credentials": true, "rights": true,
+                "procedure": 4, "fairness": 5, "integrity": false, "guidance": 3, "overall": overall}})
+            .to_string()
+            .into_bytes()
+        };
+        let post = |body: Vec<u8>| {
+            let app = &app;
+            let path = format!("/api/v1/public/campaigns/{campaign}/responses");
+            async move {
+                app.raw(
+                    Method::POST,
+                    &path,
+                    &[("Content-Type", "application/json"), ("Idempotency-Key", "k-1")],
+                    body,
+                )
+                .await
+            }
+        };
+        let first = post(answers(4)).await.expect(201);
+        let again = post(answers(4)).await.expect(201);
+        assert_eq!(first.body["response_id"], again.body["response_id"]);
+        let other = post(answers(5)).await.expect_error(422, "validation_failed");
+        assert_eq!(other.fields(), ["Idempotency-Key"]);
+        // A text answer with a control character is refused by the answer route too.
+        let invitation_like = app
+            .raw(
+                Method::POST,
+                &format!("/api/v1/public/campaigns/{campaign}/responses"),
+                &[("Content-Type", "application/json")],
+                json!({"agency_id": 6, "answers": {"attitude": 4, "credentials": true, "rights": true,
+                    "procedure": 4, "fairness": 5, "integrity": false, "guidance": 3, "overall": 4,
+                    "suggestion": "好\u{0}"}})
+                .to_string()
+                .into_bytes(),
+            )
+            .await;
+        invitation_like.expect_error(422, "validation_failed");
+    })
+    .await;
+}
+
+/// Finding 13: failed key checks are counted per address atomically: of 100
+/// concurrent wrong keys exactly the limit are checked (401) and the rest refused
+/// (429); a valid key from that address still works; every secured operation
+/// documents its 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_keys_are_counted_atomically_and_never_lock_out_a_valid_key() {
+    let configure = |c: &mut pingjia_api::config::Config| {
+        c.auth_failures_per_window = 20;
+        c.auth_failure_window_secs = 86_400;
+    };
+    pingjia_tests::for_each_backend_with(configure, |app| async move {
+        let admin = app.admin().await;
+        let wrong: Vec<String> = (0..100).map(|i| format!("pj_wrong{i}")).collect();
+        let replies =
+            futures::future::join_all(wrong.iter().map(|k| app.get("/api/v1/agencies", k))).await;
+        let unauthorized = replies.iter().filter(|r| r.status == 401).count();
+        let limited = replies.iter().filter(|r| r.status == 429).count();
+        assert_eq!((unauthorized, limited), (20, 80));
+        app.get("/api/v1/agencies", &admin).await.expect(200);
+
+        let spec: serde_json::Value =
+            serde_json::from_str(&pingjia_api::http::openapi_service().spec()).expect("spec");
+        for (path, item) in spec["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("operations") {
+                if op
+                    .get("security")
+                    .is_some_and(|s| s.as_array().is_some_and(|a| !a.is_empty()))
+                {
+                    assert!(
+                        op["responses"].get("429").is_some(),
+                        "{method} {path} documents 429"
+                    );
+                }
+            }
+        }
+    })
+    .await;
+}
+
+/// Finding 12: only the handling bureau (the ticket's region's, and the one it was
+/// escalated to) sees a reporter's name and phone; admins and the bureaus above see
+/// them masked until they ask to reveal them, which the audit trail records; an
+/// agency never does.
+#[tokio::test]
+async fn contact_data_is_open_to_the_handling_bureau_and_revealed_on_record() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let admin = app.admin().await;
+        let city = app.key(Role::Bureau, Some("320700"), None).await;
+        let haizhou = app.key(Role::Bureau, Some("320706"), None).await;
+        let agency = app.key(Role::Agency, None, Some(6)).await;
+        let mut body = ticket_body(6, "320706");
+        body["reporter"] = json!({"name": "张三", "phone": "138-1234-1234"});
+        let filed = app
+            .post("/api/v1/tickets", &haizhou, body)
+            .await
+            .expect(201);
+        let id = filed.body["ticket"]["id"].as_i64().expect("id");
+        let phone = |key: &str, query: &str| {
+            let (app, key) = (&app, key.to_owned());
+            let path = format!("/api/v1/tickets/{id}{query}");
+            async move {
+                app.get(&path, &key).await.expect(200).body["ticket"]["reporter_phone"].clone()
+            }
+        };
+        assert_eq!(phone(&haizhou, "").await, "13812341234");
+        assert_eq!(phone(&city, "").await, "138****1234");
+        assert_eq!(phone(&admin, "").await, "138****1234");
+        assert_eq!(phone(&agency, "").await, "138****1234");
+        let audit = |key: &str| {
+            let (app, key) = (&app, key.to_owned());
+            async move {
+                app.get("/api/v1/audit?action=ticket.contact.reveal", &key)
+                    .await
+                    .expect(200)
+                    .body["items"]
+                    .as_array()
+                    .map(Vec::len)
+            }
+        };
+        assert_eq!(audit(&admin).await, Some(0));
+        assert_eq!(phone(&admin, "?reveal=true").await, "13812341234");
+        assert_eq!(phone(&city, "?reveal=true").await, "13812341234");
+        assert_eq!(audit(&admin).await, Some(2), "each reveal is on record");
+        assert_eq!(
+            audit(&haizhou).await,
+            Some(2),
+            "and visible to the handling bureau"
+        );
+        app.get(&format!("/api/v1/tickets/{id}?reveal=true"), &agency)
+            .await
+            .expect_error(403, "forbidden");
+    })
+    .await;
+}
+
+/// Finding 16: one rule everywhere: an out-of-scope read answers 404, an
+/// out-of-scope write 403.
+#[tokio::test]
+async fn out_of_scope_writes_are_403_and_reads_404() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let haizhou = app.key(Role::Bureau, Some("320706"), None).await;
+        let ganyu = app.key(Role::Bureau, Some("320707"), None).await;
+        let telegram = app.channel_key("telegram").await;
+        let q = builtin_questionnaire(&app, &haizhou, "enterprise_return_visit").await;
+        let campaign = open_campaign(&app, &haizhou, q, "invitation", "320706").await;
+        let point = app
+            .post(
+                "/api/v1/contact-points",
+                &haizhou,
+                json!({"name": "海州区个体劳动者协会", "kind": "association", "region_code": "320706"}),
+            )
+            .await
+            .expect(201);
+        let point = point.body["id"].as_i64().expect("id");
+        let mut through_channel = ticket_body(6, "320706");
+        through_channel["user_id"] = json!("5151");
+        let ticket = app.post("/api/v1/channel/tickets", &telegram, through_channel).await.expect(201);
+        let ticket = ticket.body["ticket"]["id"].as_i64().expect("id");
+
+        // Writes about 海州区 by 赣榆区's bureau: 403.
+        for (method, path, body) in [
+            (Method::POST, format!("/api/v1/campaigns/{campaign}/invitations"), json!({})),
+            (Method::POST, format!("/api/v1/campaigns/{campaign}/status"), json!({"status": "closed"})),
+            (Method::PATCH, format!("/api/v1/contact-points/{point}"), json!({"name": "改名"})),
+            (Method::POST, format!("/api/v1/contact-points/{point}/binding-codes"), json!({})),
+            (Method::POST, format!("/api/v1/tickets/{ticket}/moves"), json!({"action": "assign"})),
+            (
+                Method::POST,
+                format!("/api/v1/tickets/{ticket}/survey-invitation"),
+                json!({"campaign_id": campaign}),
+            ),
+        ] {
+            app.call(method.clone(), &path, Some(&ganyu), Some(body))
+                .await
+                .expect_error(403, "forbidden");
+        }
+        // Reads: 404.
+        for path in [
+            format!("/api/v1/contact-points/{point}"),
+            format!("/api/v1/tickets/{ticket}"),
+            "/api/v1/scores?period=2026-Q4&region=320706".to_owned(),
+        ] {
+            app.get(&path, &ganyu).await.expect_error(404, "not_found");
+        }
+        // And what does not exist is 404 for writes too.
+        app.post("/api/v1/tickets/999999/moves", &ganyu, json!({"action": "assign"}))
+            .await
+            .expect_error(404, "not_found");
+    })
+    .await;
+}
+
+/// A path and the status a role gets for it.
+type Expected = (String, u16);
+
+/// Finding 15: the README's role table, row by row: what each role reads (200) and
+/// what it may not (403 for a role, 404 for what it may not know of).
+#[tokio::test]
+async fn the_role_table_is_what_the_api_does() {
+    let configure = |c: &mut pingjia_api::config::Config| {
+        c.metrics_token = Some("scrape-7c1d".to_owned().into());
+    };
+    pingjia_tests::for_each_backend_with(configure, |app| async move {
+        app.with_demo().await;
+        let admin = app.admin().await;
+        let city = app.key(Role::Bureau, Some("320700"), None).await;
+        let haizhou = app.key(Role::Bureau, Some("320706"), None).await;
+        let ganyu = app.key(Role::Bureau, Some("320707"), None).await;
+        let agency = app.key(Role::Agency, None, Some(6)).await;
+        let channel = app.channel_key("telegram").await;
+        let evaluator = app.key(Role::Evaluator, None, None).await;
+        let q = builtin_questionnaire(&app, &city, "enterprise_return_visit").await;
+        let campaign = open_campaign(&app, &city, q, "invitation", "320700").await;
+        let draft = app
+            .post(
+                "/api/v1/questionnaires",
+                &haizhou,
+                json!({"key": "haizhou_draft", "title": "海州区草稿", "audience": "citizen", "questions": [
+                    {"key": "attitude", "text": "执法人员态度如何？", "type": "likert5", "dimension": "attitude", "required": true}]}),
+            )
+            .await
+            .expect(201);
+        let draft = draft.body["id"].as_i64().expect("id");
+        let period = "2026-Q4";
+        let table: Vec<(&str, &String, Vec<Expected>)> = vec![
+            ("admin", &admin, vec![
+                ("/api/v1/index-models".into(), 200),
+                ("/api/v1/tickets".into(), 200),
+                ("/api/v1/audit".into(), 200),
+                (format!("/api/v1/questionnaires/{draft}"), 200),
+            ]),
+            ("bureau", &haizhou, vec![
+                ("/api/v1/campaigns".into(), 200),
+                (format!("/api/v1/campaigns/{campaign}/results?by=agency"), 200),
+                (format!("/api/v1/campaigns/{campaign}/visits"), 200),
+                ("/api/v1/index-models".into(), 200),
+                (format!("/api/v1/scores?period={period}"), 200),
+                ("/api/v1/audit".into(), 200),
+                ("/api/v1/tickets".into(), 200),
+                (format!("/api/v1/questionnaires/{draft}"), 200),
+                (format!("/api/v1/questionnaires/{draft}/versions/1"), 200),
+            ]),
+            ("another bureau", &ganyu, vec![
+                (format!("/api/v1/questionnaires/{draft}"), 404),
+                (format!("/api/v1/questionnaires/{draft}/versions/1"), 404),
+            ]),
+            ("agency", &agency, vec![
+                ("/api/v1/index-models".into(), 200),
+                (format!("/api/v1/scores?period={period}"), 200),
+                ("/api/v1/tickets".into(), 200),
+                ("/api/v1/enterprises".into(), 200),
+                ("/api/v1/audit".into(), 403),
+                (format!("/api/v1/campaigns/{campaign}/responses"), 403),
+                (format!("/api/v1/questionnaires/{draft}"), 404),
+            ]),
+            ("channel", &channel, vec![
+                ("/api/v1/regions".into(), 200),
+                ("/api/v1/agencies".into(), 200),
+                ("/api/v1/ticket-categories".into(), 200),
+                ("/api/v1/questionnaires".into(), 200),
+                ("/api/v1/campaigns".into(), 403),
+                (format!("/api/v1/campaigns/{campaign}"), 403),
+                (format!("/api/v1/campaigns/{campaign}/results"), 403),
+                ("/api/v1/index-models".into(), 403),
+                ("/api/v1/index-models/default".into(), 403),
+                (format!("/api/v1/scores?period={period}"), 403),
+                ("/api/v1/tickets".into(), 403),
+                ("/api/v1/audit".into(), 403),
+                (format!("/api/v1/questionnaires/{draft}/versions/1"), 404),
+            ]),
+            ("evaluator", &evaluator, vec![
+                ("/api/v1/regions".into(), 200),
+                ("/api/v1/agencies".into(), 200),
+                ("/api/v1/enterprises".into(), 200),
+                ("/api/v1/campaigns".into(), 200),
+                (format!("/api/v1/campaigns/{campaign}/results?by=agency"), 200),
+                (format!("/api/v1/campaigns/{campaign}/visits"), 200),
+                (format!("/api/v1/campaigns/{campaign}/responses"), 200),
+                ("/api/v1/index-models".into(), 403),
+                (format!("/api/v1/scores?period={period}"), 403),
+                ("/api/v1/tickets".into(), 403),
+                ("/api/v1/audit".into(), 403),
+                (format!("/api/v1/questionnaires/{draft}"), 404),
+            ]),
+        ];
+        for (role, key, rows) in &table {
+            for (path, status) in rows {
+                let reply = app.get(path, key).await;
+                assert_eq!(reply.status.as_u16(), *status, "{role} GET {path}: {}", reply.text);
+            }
+        }
+        // The draft is listed to its owner only.
+        let listed = |key: &str| {
+            let (app, key) = (&app, key.to_owned());
+            async move {
+                app.get("/api/v1/questionnaires", &key).await.expect(200).body
+                    .as_array()
+                    .expect("list")
+                    .iter()
+                    .any(|q| q["id"] == draft)
+            }
+        };
+        assert!(listed(&haizhou).await && listed(&admin).await);
+        assert!(!listed(&ganyu).await && !listed(&channel).await && !listed(&evaluator).await);
+
+        // /metrics asks for its token.
+        app.call(Method::GET, "/metrics", None, None).await.expect_error(401, "unauthorized");
+        let scraped = app
+            .raw(Method::GET, "/metrics", &[("Authorization", "Bearer scrape-7c1d")], Vec::new())
+            .await
+            .expect(200);
+        assert!(scraped.text.contains("pingjia_http_requests_total") || scraped.text.contains("# TYPE"), "{}", &scraped.text[..200.min(scraped.text.len())]);
+    })
+    .await;
+}
+
+/// Finding 29 (the API's part): a reporter who rated the reply in chat reads 已评价
+/// with the rating, not 已回访 (nobody visited); and a reporter, a citizen, is never
+/// invited to the enterprise questionnaire.
+#[tokio::test]
+async fn reporters_read_their_rating_and_get_only_citizen_surveys() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let telegram = app.channel_key("telegram").await;
+        let haizhou = app.key(Role::Bureau, Some("320706"), None).await;
+        let agency = app.key(Role::Agency, None, Some(6)).await;
+        let mut body = ticket_body(6, "320706");
+        body["user_id"] = json!("9901");
+        let filed = app
+            .post("/api/v1/channel/tickets", &telegram, body)
+            .await
+            .expect(201);
+        let id = filed.body["ticket"]["id"].as_i64().expect("id");
+        let number = filed.body["ticket"]["number"]
+            .as_str()
+            .expect("number")
+            .to_owned();
+        for (key, m) in [
+            (&haizhou, json!({"action": "assign"})),
+            (&agency, json!({"action": "start"})),
+            (
+                &agency,
+                json!({"action": "reply", "note": "已核实并整改。", "finding": "partly"}),
+            ),
+        ] {
+            app.post(&format!("/api/v1/tickets/{id}/moves"), key, m)
+                .await
+                .expect(200);
+        }
+        app.post(
+            &format!("/api/v1/channel/tickets/{number}/rating"),
+            &telegram,
+            json!({"user_id": "9901", "rating": "满意"}),
+        )
+        .await
+        .expect(200);
+        let own = app
+            .get("/api/v1/channel/tickets?user_id=9901", &telegram)
+            .await
+            .expect(200);
+        assert_eq!(
+            own.body["items"][0]["state"], "return_visited",
+            "{}",
+            own.text
+        );
+        assert_eq!(own.body["items"][0]["state_label"], "已评价（满意）");
+
+        let enterprise = builtin_questionnaire(&app, &haizhou, "enterprise_return_visit").await;
+        let campaign = open_campaign(&app, &haizhou, enterprise, "invitation", "320706").await;
+        let refused = app
+            .post(
+                &format!("/api/v1/tickets/{id}/survey-invitation"),
+                &haizhou,
+                json!({"campaign_id": campaign}),
+            )
+            .await
+            .expect_error(422, "validation_failed");
+        assert_eq!(refused.fields(), ["campaign_id"]);
+    })
+    .await;
+}
+
+/// Finding 23 (the API's part): the short names people type find the agencies'
+/// official names (`市场监管` → …市场监督管理局).
+#[tokio::test]
+async fn agencies_are_found_by_their_short_names() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let city = app.key(Role::Bureau, Some("320700"), None).await;
+        let names = |q: &'static str| {
+            let (app, city) = (&app, city.clone());
+            async move {
+                app.get(&format!("/api/v1/agencies?q={q}&page_size=100"), &city)
+                    .await
+                    .expect(200)
+                    .body["items"]
+                    .as_array()
+                    .expect("items")
+                    .iter()
+                    .filter_map(|a| a["name"].as_str().map(str::to_owned))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let market = names("%E5%B8%82%E5%9C%BA%E7%9B%91%E7%AE%A1").await; // 市场监管
+        assert!(
+            market.contains(&"海州区市场监督管理局".to_owned()),
+            "{market:?}"
+        );
+        assert_eq!(market.len(), 3, "the three market regulators: {market:?}");
+        let urban = names("%E5%9F%8E%E7%AE%A1").await; // 城管
+        assert_eq!(urban, ["海州区城市管理局"]);
+    })
+    .await;
+}

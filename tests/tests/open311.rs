@@ -130,7 +130,7 @@ async fn open311_requests_are_filed_and_read_back_as_the_specification_names_the
         assert_eq!(answer["account_id"], "web-user-77");
 
         // Read back with the specification's field names; no personal data.
-        let path = format!("/open311/v2/requests/{id}.json?api_key={web}");
+        let path = format!("/open311/v2/requests/{id}.json?api_key={web}&account_id=web-user-77");
         let one = get(&app, &path).await.expect(200);
         let r = &one.body[0];
         for field in [
@@ -186,7 +186,7 @@ async fn open311_requests_are_filed_and_read_back_as_the_specification_names_the
         assert_open311_error(
             &get(
                 &app,
-                &format!("/open311/v2/requests/{id}.json?api_key={telegram}"),
+                &format!("/open311/v2/requests/{id}.json?api_key={telegram}&account_id=web-user-77"),
             )
             .await,
             404,
@@ -199,7 +199,11 @@ async fn open311_requests_are_filed_and_read_back_as_the_specification_names_the
             .expect(200);
         let ticket = &internal.body["items"][0];
         assert_eq!(ticket["number"], id.as_str());
-        assert_eq!(ticket["reporter_phone"], "13700002222");
+        let revealed = app
+            .get(&format!("/api/v1/tickets/{}?reveal=true", ticket["id"]), &bureau)
+            .await
+            .expect(200);
+        assert_eq!(revealed.body["ticket"]["reporter_phone"], "13700002222");
         assert_eq!(ticket["channel"], "web");
 
         // Rejected: closed, with the reason as status notes; filters by status,
@@ -220,7 +224,7 @@ async fn open311_requests_are_filed_and_read_back_as_the_specification_names_the
             async move {
                 get(
                     app,
-                    &format!("/open311/v2/requests.json?api_key={web}&{query}"),
+                    &format!("/open311/v2/requests.json?api_key={web}&account_id=web-user-77&{query}"),
                 )
                 .await
                 .expect(200)
@@ -231,6 +235,24 @@ async fn open311_requests_are_filed_and_read_back_as_the_specification_names_the
             }
         };
         assert_eq!(list(String::new()).await.len(), 2);
+        // A channel key lists one user's requests, never the whole channel's.
+        assert_open311_error(
+            &get(&app, &format!("/open311/v2/requests.json?api_key={web}")).await,
+            400,
+            "account_id",
+        );
+        assert_open311_error(
+            &get(&app, &format!("/open311/v2/requests/{id}.json?api_key={web}")).await,
+            400,
+            "account_id",
+        );
+        assert_eq!(
+            get(&app, &format!("/open311/v2/requests.json?api_key={web}&account_id=someone-else"))
+                .await
+                .expect(200)
+                .body,
+            json!([])
+        );
         let closed = list("status=closed".into()).await;
         assert_eq!(closed.len(), 1);
         assert_eq!(closed[0]["status"], "closed");
@@ -258,13 +280,13 @@ async fn open311_requests_are_filed_and_read_back_as_the_specification_names_the
         );
         let bad = get(
             &app,
-            &format!("/open311/v2/requests.json?api_key={web}&status=lost"),
+            &format!("/open311/v2/requests.json?api_key={web}&account_id=web-user-77&status=lost"),
         )
         .await;
         assert_open311_error(&bad, 400, "status");
         let bad = get(
             &app,
-            &format!("/open311/v2/requests.json?api_key={web}&start_date=yesterday"),
+            &format!("/open311/v2/requests.json?api_key={web}&account_id=web-user-77&start_date=yesterday"),
         )
         .await;
         assert_open311_error(&bad, 400, "start_date");

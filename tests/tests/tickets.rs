@@ -86,9 +86,16 @@ async fn tickets_are_numbered_sealed_masked_and_looked_up_by_secret() {
         assert_eq!(anonymous.body["ticket"]["anonymous"], true);
         assert_eq!(anonymous.body["ticket"]["reporter_phone"], Value::Null);
 
-        // The handling bureau sees the contact data; the agency sees it masked.
-        let seen = app
+        // The handling bureau (海州区's, the ticket's region) sees the contact data;
+        // the city bureau above it and the agency see it masked.
+        let handling = app.key(Role::Bureau, Some("320706"), None).await;
+        let above = app
             .get(&format!("/api/v1/tickets/{id}"), &bureau)
+            .await
+            .expect(200);
+        assert_eq!(above.body["ticket"]["reporter_phone"], "138****1234");
+        let seen = app
+            .get(&format!("/api/v1/tickets/{id}"), &handling)
             .await
             .expect(200);
         assert_eq!(seen.body["ticket"]["reporter_phone"], "13812341234");
@@ -233,7 +240,8 @@ async fn the_workflow_is_enforced_through_the_api() {
         .await
         .expect(422);
         assert_eq!(refused.body["details"]["fields"][0]["field"], "agency_id");
-        // Assigning needs the agency; agencies cannot assign.
+        // Assigning needs the agency; agencies cannot assign (a write on a ticket
+        // that is not theirs: 403).
         mv(&app, &bureau, id, json!({"action": "assign"}))
             .await
             .expect(422);
@@ -244,7 +252,7 @@ async fn the_workflow_is_enforced_through_the_api() {
             json!({"action": "assign", "agency_id": agency}),
         )
         .await
-        .expect(404);
+        .expect(403);
         let t = mv(
             &app,
             &bureau,

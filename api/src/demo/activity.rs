@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, QueryOrder, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, QueryOrder};
 
 use crate::domain::calendar::{WorkCalendar, end_of_shanghai_day, shanghai_date};
 use crate::domain::contact::ContactCipher;
@@ -149,7 +149,7 @@ pub async fn load(
     ] {
         let c = year_campaign(db, key, name, year).await?;
         let (_, questions) = questionnaires::of_campaign(db, &c).await?;
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         let mut sums = survey_stats::CellSums::default();
         let mut rows = Vec::new();
         for month in 1..=today.month() {

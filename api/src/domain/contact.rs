@@ -5,21 +5,16 @@
 //! `v1:<hex nonce><hex ciphertext+tag>`. Phone numbers are masked `138****1234`
 //! for everyone but the handling bureau.
 
-use chacha20poly1305::aead::{Aead, KeyInit};
-use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
-use rand::RngCore;
+use pingjia_seal::Sealer;
 use sha2::{Digest, Sha256};
 
 use super::Invalid;
 
-const PREFIX: &str = "v1:";
-const NONCE_BYTES: usize = 24;
-
 /// Seals and opens contact data with the installation's key.
 #[derive(Clone)]
 pub struct ContactCipher {
-    cipher: XChaCha20Poly1305,
+    sealer: Sealer,
     /// Key of the pseudonyms of channel users, derived from the contact key.
     pseudonym_key: [u8; 32],
 }
@@ -33,37 +28,25 @@ impl std::fmt::Debug for ContactCipher {
 impl ContactCipher {
     /// From a 64-character hex key.
     pub fn from_hex(key: &str) -> Result<Self, Invalid> {
-        let bytes: [u8; 32] = hex::decode(key.trim())
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| {
-                Invalid::new("the contact key must be 64 hexadecimal characters (256 bits)")
-            })?;
+        let sealer = Sealer::from_hex(key).map_err(|_| {
+            Invalid::new("the contact key must be 64 hexadecimal characters (256 bits)")
+        })?;
         let mut derive = Sha256::new();
         derive.update(b"pingjia/pseudonym/v1");
-        derive.update(bytes);
+        derive.update(sealer.key_bytes());
         Ok(Self {
-            cipher: XChaCha20Poly1305::new(&Key::from(bytes)),
             pseudonym_key: derive.finalize().into(),
+            sealer,
         })
     }
 
     /// A new random key, as hex.
     pub fn generate_hex() -> String {
-        let mut key = [0u8; 32];
-        rand::rng().fill_bytes(&mut key);
-        hex::encode(key)
+        Sealer::generate_hex()
     }
 
     pub fn seal(&self, plain: &str) -> String {
-        let mut nonce = [0u8; NONCE_BYTES];
-        rand::rng().fill_bytes(&mut nonce);
-        // Encryption with a valid key and nonce cannot fail for inputs of this size.
-        let sealed = self
-            .cipher
-            .encrypt(&XNonce::from(nonce), plain.as_bytes())
-            .unwrap_or_default();
-        format!("{PREFIX}{}{}", hex::encode(nonce), hex::encode(sealed))
+        self.sealer.seal(plain)
     }
 
     /// A stable pseudonym of a channel's user id (HMAC-SHA-256, hex): what the
@@ -81,14 +64,7 @@ impl ContactCipher {
     /// The plain text, or `None` when the value was sealed with another key or is
     /// damaged.
     pub fn open(&self, sealed: &str) -> Option<String> {
-        let bytes = hex::decode(sealed.strip_prefix(PREFIX)?).ok()?;
-        if bytes.len() < NONCE_BYTES {
-            return None;
-        }
-        let (nonce, body) = bytes.split_at(NONCE_BYTES);
-        let nonce: [u8; NONCE_BYTES] = nonce.try_into().ok()?;
-        let plain = self.cipher.decrypt(&XNonce::from(nonce), body).ok()?;
-        String::from_utf8(plain).ok()
+        self.sealer.open(sealed)
     }
 }
 

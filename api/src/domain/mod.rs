@@ -1,6 +1,7 @@
 //! Domain newtypes and enums: values that carry rules are built only through `parse`.
 
 pub mod agency_domain;
+pub mod agency_names;
 pub mod builtin;
 pub mod calendar;
 pub mod contact;
@@ -10,6 +11,7 @@ pub mod qr;
 pub mod questionnaire;
 pub mod region;
 pub mod role;
+pub mod text;
 pub mod ticket;
 pub mod uscc;
 

@@ -360,6 +360,9 @@ fn parse_answer(q: &Question, value: &Value) -> Result<Answer, String> {
             if len > limit {
                 return Err(format!("must be at most {limit} characters, got {len}"));
             }
+            if let Some(reason) = super::text::refusal(text) {
+                return Err(reason);
+            }
             Ok(Answer::Text(text.to_owned()))
         }
     }

@@ -78,6 +78,16 @@ impl State {
         State::ALL.into_iter().find(|s| s.as_str() == raw)
     }
 
+    /// The label a reporter reads for their own ticket: once they rated the reply it
+    /// is 已评价 with the rating (已回访 would say someone called them), else
+    /// [`State::label`].
+    pub fn label_for_reporter(self, rating: Option<&str>) -> String {
+        match (self, rating) {
+            (State::ReturnVisited, Some(r)) => format!("已评价（{r}）"),
+            _ => self.label().to_owned(),
+        }
+    }
+
     /// The Chinese label shown to reporters.
     pub fn label(self) -> &'static str {
         match self {

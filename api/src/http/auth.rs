@@ -25,24 +25,15 @@ async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
 }
 
 /// Checks a presented key (from the `Authorization` header or, for Open311, the
-/// `api_key` parameter). Guessing keys is throttled per client address: failures
-/// count, successes do not.
+/// `api_key` parameter). Guessing keys is throttled per client address, and only
+/// guessing: a valid key always works (behind one proxy, one client's wrong keys must
+/// not lock out everyone), and each failure is counted with one atomic upsert whose
+/// count decides, so concurrent failures can never pass the limit.
 pub async fn authenticate(
     req: &Request,
     state: &AppState,
     secret: &str,
 ) -> Result<Actor, ApiError> {
-    let bucket = format!(
-        "auth-failure:{}",
-        super::client::address(req, state.trust_forwarded_for)
-    );
-    let verdict = rate_limit::check(&state.db, &bucket, state.auth_failure_limit).await?;
-    if let rate_limit::Verdict::Limited { retry_after_secs } = verdict {
-        return Err(ApiError::too_many_requests(
-            "too many failed authentication attempts",
-            retry_after_secs,
-        ));
-    }
     let failure = match keys::authenticate(&state.db, secret).await? {
         keys::Authentication::Valid(mut actor) => {
             actor.request_id = Some(current_request_id());
@@ -53,6 +44,17 @@ pub async fn authenticate(
         }
         keys::Authentication::Unknown => ApiError::unauthorized("unauthorized", "unknown API key"),
     };
-    rate_limit::hit(&state.db, &bucket, state.auth_failure_limit).await?;
+    let bucket = format!(
+        "auth-failure:{}",
+        super::client::address(req, state.trust_forwarded_for)
+    );
+    if let rate_limit::Verdict::Limited { retry_after_secs } =
+        rate_limit::hit(&state.db, &bucket, state.auth_failure_limit).await?
+    {
+        return Err(ApiError::too_many_requests(
+            "too many failed authentication attempts from this address",
+            retry_after_secs,
+        ));
+    }
     Err(failure)
 }

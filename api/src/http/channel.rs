@@ -67,7 +67,7 @@ impl From<ticket_row::Model> for OwnTicket {
             kind: t.kind,
             category: t.category,
             state,
-            state_label: state.label().to_owned(),
+            state_label: state.label_for_reporter(t.rating.as_deref()),
             reply_due: t.reply_due,
             rating: t.rating,
             awaiting_rating: state == State::Replied,

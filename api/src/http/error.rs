@@ -319,6 +319,13 @@ pub enum ReadError {
     /// A filter or pagination value breaks a rule; `details.fields` names it.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
+    /// Too many failed key checks from this address (a valid key still works); see
+    /// `Retry-After`.
+    #[oai(status = 429)]
+    TooManyRequests(
+        Json<ErrorBody>,
+        #[oai(header = "Retry-After")] Option<String>,
+    ),
     /// Unexpected failure; only the request id is reported.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
@@ -431,6 +438,7 @@ impl From<ApiError> for ReadError {
             403 => Self::Forbidden(body),
             404 => Self::NotFound(body),
             422 => Self::Unprocessable(body),
+            429 => Self::TooManyRequests(body, e.retry_after_secs.map(|s| s.to_string())),
             500 => Self::Internal(body),
             _ => Self::Internal(undeclared(ApiError {
                 status: e.status,

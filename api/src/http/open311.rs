@@ -345,8 +345,9 @@ async fn list_requests(
         end_date: date_param(&q, "end_date")?,
         closed,
         jurisdiction_id: q.get("jurisdiction_id").cloned(),
+        account_id: q.get("account_id").cloned(),
     };
-    let found = open311::requests(&state.db, &actor, filter).await?;
+    let found = open311::requests(&state.db, &state.contacts, &actor, filter).await?;
     ok(
         StatusCode::OK,
         Value::Array(found.into_iter().map(request_json).collect()),
@@ -364,9 +365,10 @@ async fn one_request(
     let actor = caller(req, &state, query.0.get("api_key").map(String::as_str)).await?;
     let filter = open311::RequestFilter {
         service_request_ids: vec![number],
+        account_id: query.get("account_id").cloned(),
         ..Default::default()
     };
-    let found = open311::requests(&state.db, &actor, filter).await?;
+    let found = open311::requests(&state.db, &state.contacts, &actor, filter).await?;
     if found.is_empty() {
         return Err(Open311Error(
             StatusCode::NOT_FOUND,

@@ -65,10 +65,42 @@ impl OpsApi {
 
     /// Metrics
     ///
-    /// Public. Prometheus text format: request counts and latency histograms by
-    /// method, route template and status.
+    /// Prometheus text format: request counts and latency histograms by method, route
+    /// template and status. When the deployment sets `metrics_token`, the scraper
+    /// sends `Authorization: Bearer <metrics_token>` (401 otherwise); without it the
+    /// route is open, for a listener only the monitoring network reaches.
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
-    async fn metrics(&self, state: Data<&AppState>) -> PlainText<String> {
-        PlainText(state.metrics.render())
+    async fn metrics(&self, req: &poem::Request, state: Data<&AppState>) -> Metrics {
+        if let Some(expected) = &state.metrics_token {
+            use sha2::{Digest, Sha256};
+            let given = req
+                .headers()
+                .get(poem::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            // Compared as digests: the time taken says nothing about the token.
+            if Sha256::digest(given.as_bytes()) != Sha256::digest(expected.as_bytes()) {
+                return Metrics::Unauthorized(Json(
+                    ApiError::unauthorized(
+                        "unauthorized",
+                        "send Authorization: Bearer <metrics_token>",
+                    )
+                    .body,
+                ));
+            }
+        }
+        Metrics::Ok(PlainText(state.metrics.render()))
     }
+}
+
+/// The metrics, or 401 without the configured token.
+#[derive(ApiResponse, Debug)]
+pub enum Metrics {
+    /// Prometheus text format.
+    #[oai(status = 200)]
+    Ok(PlainText<String>),
+    /// `metrics_token` is set and the request does not carry it.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
 }

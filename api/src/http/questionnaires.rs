@@ -60,6 +60,11 @@ pub struct Questionnaire {
     pub audience: String,
     /// Shipped with Pingjia.
     pub builtin: bool,
+    /// Region code of the bureau that owns it and alone (with admins) changes it;
+    /// absent for the deployment's own (the built-ins, admin-created), which admins
+    /// change.
+    #[oai(skip_serializing_if_is_none)]
+    pub owner_region: Option<String>,
     /// Newest published version, if any.
     pub latest_published: Option<i32>,
     pub versions: Vec<VersionSummary>,
@@ -75,6 +80,7 @@ impl From<WithVersions> for Questionnaire {
             title: q.title,
             audience: q.audience,
             builtin: q.builtin,
+            owner_region: q.owner_region,
             latest_published: w
                 .versions
                 .iter()
@@ -180,7 +186,8 @@ impl QuestionnairesApi {
 
     /// Get a questionnaire version
     ///
-    /// Roles: any.
+    /// Roles: any; a draft only its owner (the bureau that created the
+    /// questionnaire) and admins, others 404.
     #[oai(
         path = "/questionnaires/:id/versions/:version",
         method = "get",
@@ -189,17 +196,17 @@ impl QuestionnairesApi {
     async fn version(
         &self,
         state: Data<&AppState>,
-        _auth: ApiKey,
+        auth: ApiKey,
         id: Path<i64>,
         version: Path<i32>,
     ) -> Result<Json<QuestionnaireVersion>, ReadError> {
-        let v = questionnaires::version(&state.db, id.0, version.0).await?;
+        let v = questionnaires::readable_version(&state.db, &auth.0, id.0, version.0).await?;
         Ok(Json(v.try_into()?))
     }
 
     /// Draft a new version
     ///
-    /// Roles: admin, bureau. 409 while another draft exists.
+    /// Roles: admin (any, the built-ins too), bureau (the questionnaires it created). 409 while another draft exists.
     #[oai(
         path = "/questionnaires/:id/versions",
         method = "post",
@@ -220,7 +227,7 @@ impl QuestionnairesApi {
 
     /// Edit a draft version
     ///
-    /// Roles: admin, bureau. A published version cannot change: 409.
+    /// Roles: admin (any), bureau (its own questionnaires). A published version cannot change: 409.
     #[oai(
         path = "/questionnaires/:id/versions/:version",
         method = "put",
@@ -242,7 +249,7 @@ impl QuestionnairesApi {
 
     /// Publish a draft version
     ///
-    /// Roles: admin, bureau. Publishing freezes the version; a published version is 409.
+    /// Roles: admin (any), bureau (its own questionnaires). Publishing freezes the version; a published version is 409.
     #[oai(
         path = "/questionnaires/:id/versions/:version/publish",
         method = "post",

@@ -259,9 +259,9 @@ fn csv_bytes(header: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, Service
     // A BOM so spreadsheet programs read the Chinese headers as UTF-8.
     let mut out = "\u{feff}".as_bytes().to_vec();
     let mut w = csv::Writer::from_writer(&mut out);
-    w.write_record(header).map_err(|e| anyhow::anyhow!("{e}"))?;
+    super::csv_out::write_row(&mut w, header).map_err(|e| anyhow::anyhow!("{e}"))?;
     for r in rows {
-        w.write_record(r).map_err(|e| anyhow::anyhow!("{e}"))?;
+        super::csv_out::write_row(&mut w, r).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     drop(w);
     Ok(out)
@@ -305,10 +305,11 @@ fn score_list(computed: &index::Computed, ranked_only: bool) -> ScoreList {
 }
 
 /// The query of a model and period (no filters).
-fn query(model: Option<String>, period: String) -> index::ScoreQuery {
+fn query(state: &AppState, model: Option<String>, period: String) -> index::ScoreQuery {
     index::ScoreQuery {
         model,
         period,
+        anonymity_min_n: Some(state.anonymity_min_n),
         ..Default::default()
     }
 }
@@ -341,7 +342,7 @@ impl ScoresApi {
 
     /// List index models
     ///
-    /// Roles: any key. Every version, by key.
+    /// Roles: admin, bureau, agency (those who read scores). Every version, by key.
     #[oai(
         path = "/index-models",
         method = "get",
@@ -350,8 +351,9 @@ impl ScoresApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        _auth: ApiKey,
+        auth: ApiKey,
     ) -> Result<Json<Vec<IndexModel>>, ReadError> {
+        index::may_read_models(&auth.0)?;
         Ok(Json(
             index::list(&state.db)
                 .await?
@@ -363,7 +365,7 @@ impl ScoresApi {
 
     /// Get an index model
     ///
-    /// Roles: any key. `key` (its latest version) or `key@version`.
+    /// Roles: admin, bureau, agency. `key` (its latest version) or `key@version`.
     #[oai(
         path = "/index-models/:spec",
         method = "get",
@@ -372,9 +374,10 @@ impl ScoresApi {
     async fn get(
         &self,
         state: Data<&AppState>,
-        _auth: ApiKey,
+        auth: ApiKey,
         spec: Path<String>,
     ) -> Result<Json<IndexModel>, ReadError> {
+        index::may_read_models(&auth.0)?;
         Ok(Json(index::find(&state.db, &spec.0).await?.into()))
     }
 
@@ -422,7 +425,7 @@ impl ScoresApi {
             domain: domain.0,
             region: region.0,
             level: level.0,
-            ..query(model.0, period.0)
+            ..query(&state, model.0, period.0)
         };
         let computed = index::compute(&state.db, &auth.0, filters).await?;
         Ok(Json(score_list(&computed, false)))
@@ -452,7 +455,7 @@ impl ScoresApi {
             domain: domain.0,
             region: region.0,
             level: level.0,
-            ..query(model.0, period.0)
+            ..query(&state, model.0, period.0)
         };
         let computed = index::compute(&state.db, &auth.0, filters).await?;
         Ok(Json(score_list(&computed, true)))
@@ -476,7 +479,7 @@ impl ScoresApi {
         model: Query<Option<String>>,
         level: Query<Option<crate::domain::RegionLevel>>,
     ) -> Result<Json<RegionList>, ReadError> {
-        let computed = index::compute(&state.db, &auth.0, query(model.0, period.0)).await?;
+        let computed = index::compute(&state.db, &auth.0, query(&state, model.0, period.0)).await?;
         let level = level.0.unwrap_or(crate::domain::RegionLevel::County);
         let mut items: Vec<RegionRow> = index::by_region(&state.db, &auth.0, &computed, level)
             .await?
@@ -526,8 +529,12 @@ impl ScoresApi {
             .map_err(|e| ServiceError::invalid("period", e.to_string()))?;
         let mut points = Vec::new();
         for _ in 0..count {
-            let computed =
-                index::compute(&state.db, &auth.0, query(model.0.clone(), at.to_string())).await?;
+            let computed = index::compute(
+                &state.db,
+                &auth.0,
+                query(&state, model.0.clone(), at.to_string()),
+            )
+            .await?;
             let s = computed
                 .agencies
                 .iter()
@@ -560,7 +567,7 @@ impl ScoresApi {
         model: Query<Option<String>>,
         format: Query<Option<Format>>,
     ) -> Result<Download, ReadError> {
-        let computed = index::compute(&state.db, &auth.0, query(model.0, period.0)).await?;
+        let computed = index::compute(&state.db, &auth.0, query(&state, model.0, period.0)).await?;
         let (header, rows) = index::table(&computed);
         let name = format!("scores-{}-{}", computed.model.key, computed.period);
         Ok(match format.0.unwrap_or(Format::Csv) {
@@ -593,7 +600,7 @@ impl ScoresApi {
         period: Query<String>,
         model: Query<Option<String>>,
     ) -> Result<Json<Breakdown>, ReadError> {
-        let computed = index::compute(&state.db, &auth.0, query(model.0, period.0)).await?;
+        let computed = index::compute(&state.db, &auth.0, query(&state, model.0, period.0)).await?;
         let s = computed
             .agencies
             .iter()

@@ -238,9 +238,9 @@ fn visit_cells(v: &surveys::PendingVisit) -> [String; 9] {
 
 fn visits_csv(visits: &[surveys::PendingVisit]) -> Result<String, String> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(VISIT_HEADERS).map_err(|e| e.to_string())?;
+    super::csv_out::write_row(&mut w, VISIT_HEADERS).map_err(|e| e.to_string())?;
     for v in visits {
-        w.write_record(visit_cells(v)).map_err(|e| e.to_string())?;
+        super::csv_out::write_row(&mut w, visit_cells(v)).map_err(|e| e.to_string())?;
     }
     let bytes = w.into_inner().map_err(|e| e.to_string())?;
     Ok(format!("\u{feff}{}", String::from_utf8_lossy(&bytes)))
@@ -354,7 +354,7 @@ impl std::fmt::Debug for ExportFile {
 fn csv_bytes(rows: &[Vec<String>]) -> std::io::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for row in rows {
-        w.write_record(row)?;
+        super::csv_out::write_row(&mut w, row)?;
     }
     w.into_inner()
         .map_err(|e| std::io::Error::other(e.to_string()))
@@ -813,10 +813,11 @@ impl SurveysApi {
 
     /// Campaign results
     ///
-    /// Roles: admin, evaluator, bureau (in scope); agency (its own aggregates only).
-    /// Per group and dimension: the 0–100 score with its CI, n, n_eff, α and flags,
-    /// computed by pingjia-scoring; `exclude_flagged` drops straight-lined and too-fast
-    /// responses.
+    /// Roles: admin, evaluator, bureau (responses about agencies in its subtree only);
+    /// agency (its own aggregates only, groups of fewer than `anonymity_min_n`
+    /// respondents (default 5) left out, `exclude_flagged` ignored). Per group and
+    /// dimension: the 0–100 score with its CI, n, n_eff, α and flags, computed by
+    /// pingjia-scoring; `exclude_flagged` drops straight-lined and too-fast responses.
     #[oai(
         path = "/campaigns/:id/results",
         method = "get",
@@ -843,6 +844,7 @@ impl SurveysApi {
             by,
             exclude_flagged.0.unwrap_or(false),
             min_n.0.unwrap_or(30) as usize,
+            state.anonymity_min_n as usize,
         )
         .await?;
         Ok(Json(

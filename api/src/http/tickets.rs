@@ -513,15 +513,29 @@ impl TicketsApi {
 
     /// Get a ticket with its timeline
     ///
-    /// Roles: as for listing; others get 404.
+    /// Roles: as for listing; others get 404. The reporter's name and phone are shown
+    /// in full to the handling bureau (the bureau of the ticket's region, or of a
+    /// town's county, and the bureau it was escalated to), masked to everyone else;
+    /// `reveal=true` shows them to an admin or a bureau over the ticket and records
+    /// that in the audit trail.
     #[oai(path = "/tickets/:id", method = "get", operation_id = "getTicket")]
     async fn get(
         &self,
         state: Data<&AppState>,
         auth: ApiKey,
         id: Path<i64>,
+        /// Show the reporter's contact data in full (admin, bureaus over the ticket);
+        /// recorded in the audit trail. The handling bureau sees it without asking.
+        reveal: Query<Option<bool>>,
     ) -> Result<Json<TicketDetail>, ReadError> {
-        let (view, events) = tickets::get(&state.db, &state.contacts, &auth.0, id.0).await?;
+        let (view, events) = tickets::get(
+            &state.db,
+            &state.contacts,
+            &auth.0,
+            id.0,
+            reveal.0.unwrap_or(false),
+        )
+        .await?;
         Ok(Json(TicketDetail {
             ticket: view.into(),
             events: events.into_iter().map(Into::into).collect(),
@@ -640,7 +654,7 @@ impl From<tickets::PublicStatus> for PublicTicket {
             kind: s.kind,
             category: s.category,
             state: s.state,
-            state_label: s.state.label().to_owned(),
+            state_label: s.state.label_for_reporter(s.rating.as_deref()),
             reply_due: s.reply_due,
             timeline: s
                 .timeline

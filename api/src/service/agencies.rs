@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 
 use super::{
@@ -38,7 +38,8 @@ pub struct AgencyFilter {
     pub region: Option<String>,
     pub domain: Option<AgencyDomain>,
     pub active: Option<bool>,
-    /// Name contains.
+    /// Name contains (or, for a short name such as 市场监管 or 城管, the official
+    /// name it stands for).
     pub q: Option<String>,
 }
 
@@ -115,7 +116,12 @@ pub async fn list(
         select = select.filter(agency::Column::Active.eq(active));
     }
     if let Some(q) = filter.q.filter(|q| !q.trim().is_empty()) {
-        select = select.filter(agency::Column::Name.contains(q.trim()));
+        // Everyday short names (市场监管, 城管 …) find the official names too.
+        let mut any = sea_orm::Condition::any();
+        for term in crate::domain::agency_names::search_terms(&q) {
+            any = any.add(agency::Column::Name.contains(term));
+        }
+        select = select.filter(any);
     }
     Ok(page::fetch(db, select, req).await?)
 }
@@ -150,7 +156,7 @@ pub async fn create(
         ));
     }
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let model = agency::ActiveModel {
         code: Set(code.clone()),
         name: Set(name),
@@ -206,7 +212,7 @@ pub async fn update(
         None => None,
     };
     v.finish()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = locate(&txn, id)
         .await?
         .ok_or(ServiceError::NotFound { entity: "agency" })?;

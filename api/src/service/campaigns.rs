@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 
 use super::{
@@ -123,6 +123,7 @@ pub async fn get(
     actor: &Actor,
     id: i64,
 ) -> Result<campaign::Model, ServiceError> {
+    no_channel(actor)?;
     let c = campaign::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -131,6 +132,18 @@ pub async fn get(
         Ok(c)
     } else {
         Err(ServiceError::NotFound { entity: "campaign" })
+    }
+}
+
+/// Channel keys speak for citizens and never read campaigns (a citizen reaches a
+/// survey through its public link).
+fn no_channel(actor: &Actor) -> Result<(), ServiceError> {
+    if actor.role == Role::Channel {
+        Err(ServiceError::forbidden(
+            "channel keys do not read campaigns",
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -159,6 +172,7 @@ pub async fn list(
     db: &DatabaseConnection,
     actor: &Actor,
 ) -> Result<Vec<campaign::Model>, ServiceError> {
+    no_channel(actor)?;
     let all = campaign::Entity::find()
         .order_by_desc(campaign::Column::Id)
         .all(db)
@@ -286,7 +300,7 @@ pub async fn create(
         ));
     }
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let model = campaign::ActiveModel {
         name: Set(name),
         questionnaire_version_id: Set(version.id),
@@ -351,7 +365,7 @@ pub async fn transition(
         CLOSED => OPEN,
         _ => return Err(ServiceError::invalid("status", "must be open or closed")),
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = campaign::Entity::find_by_id(id)
         .one(&txn)
         .await?

@@ -7,7 +7,6 @@ use chrono::{NaiveDate, Utc};
 use rand::Rng;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    TransactionTrait,
 };
 
 use super::{Actor, Scope, ServiceError, agencies, audit, error::FieldError};
@@ -88,6 +87,9 @@ pub async fn ingest(
     let mut errors = Vec::new();
     let mut seen = HashSet::new();
     let mut enterprises = Vec::with_capacity(batch.len());
+    // A decision is dated this century and not after tomorrow (Asia/Shanghai).
+    let earliest = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date");
+    let latest = crate::domain::calendar::shanghai_date(chrono::Utc::now()) + chrono::Days::new(1);
     for (i, c) in batch.iter().enumerate() {
         let at = |f: &str| format!("cases[{i}].{f}");
         let number = c.case_number.trim();
@@ -101,6 +103,12 @@ pub async fn ingest(
             errors.push(FieldError::new(
                 at("case_number"),
                 "appears twice in this batch",
+            ));
+        }
+        if !(earliest..=latest).contains(&c.decision_date) {
+            errors.push(FieldError::new(
+                at("decision_date"),
+                format!("must lie between {earliest} and {latest}"),
             ));
         }
         if !KINDS.contains(&c.kind.as_str()) {
@@ -164,7 +172,7 @@ pub async fn ingest(
         return Err(ServiceError::Validation(errors));
     }
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut out = Vec::with_capacity(batch.len());
     let mut created_ids = Vec::new();
     for (c, enterprise_id) in batch.into_iter().zip(enterprises) {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use sha2::{Digest, Sha256};
 
@@ -95,6 +95,17 @@ async fn find_user<C: ConnectionTrait>(
         .await?)
 }
 
+/// The id of the channel user with this external id, if the channel has seen it.
+pub(crate) async fn known_user_id<C: ConnectionTrait>(
+    db: &C,
+    cipher: &ContactCipher,
+    channel: &str,
+    external_id: &str,
+) -> Result<Option<i64>, ServiceError> {
+    let hash = cipher.pseudonym(channel, check_user_id(external_id)?);
+    Ok(find_user(db, channel, &hash).await?.map(|u| u.id))
+}
+
 /// The id of the channel user with this external id, created on first contact.
 pub(crate) async fn user_id_for<C: ConnectionTrait>(
     db: &C,
@@ -134,9 +145,12 @@ pub async fn file_ticket(
     mut new: NewTicket,
 ) -> Result<Filed, ServiceError> {
     let channel = channel_of(actor)?.to_owned();
+    new.channel = channel.clone();
+    // A refused ticket must not leave a user behind: check it before the first write.
+    check_user_id(external_id)?;
+    tickets::check(db, actor, &new).await?;
     let user = user_for(db, cipher, &channel, external_id).await?;
     let contact_point = bound_contact_point(db, user.id).await?;
-    new.channel = channel;
     let origin = Origin {
         channel_user_id: Some(user.id),
         contact_point_id: contact_point.map(|cp| cp.id),
@@ -255,11 +269,23 @@ pub async fn redeem(
     code: &str,
 ) -> Result<contact_point::Model, ServiceError> {
     let channel = channel_of(actor)?.to_owned();
-    let user = user_for(db, cipher, &channel, external_id).await?;
+    check_user_id(external_id)?;
     let now = Utc::now();
+    // An unknown code records no user (a redemption that loses a race to another
+    // does, harmlessly: the user exists from then on).
+    let known = binding_code::Entity::find()
+        .filter(binding_code::Column::CodeHash.eq(hash_code(code)))
+        .one(db)
+        .await?;
+    if known.is_none() {
+        return Err(ServiceError::NotFound {
+            entity: "binding code",
+        });
+    }
+    let user = user_for(db, cipher, &channel, external_id).await?;
     // The claim is the transaction's first statement: SQLite takes the write lock
     // at once instead of upgrading a read snapshot another redemption outdated.
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let claimed = binding_code::Entity::update_many()
         .col_expr(binding_code::Column::RedeemedAt, Expr::value(now))
         .col_expr(binding_code::Column::RedeemedBy, Expr::value(user.id))

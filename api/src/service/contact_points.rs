@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::channels::hash_code;
@@ -48,19 +48,45 @@ async fn visible(
     actor: &Actor,
     id: i64,
 ) -> Result<(contact_point::Model, String), ServiceError> {
+    overseen(db, actor, id, false).await
+}
+
+/// A contact point the caller is about to change: 404 when it does not exist, 403
+/// when the key may not change it (writes answer 403, reads 404).
+async fn writable(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+) -> Result<(contact_point::Model, String), ServiceError> {
+    overseen(db, actor, id, true).await
+}
+
+async fn overseen(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    write: bool,
+) -> Result<(contact_point::Model, String), ServiceError> {
     let not_found = || ServiceError::NotFound {
         entity: "contact point",
     };
-    if !actor.is(&[Role::Admin, Role::Bureau]) {
-        return Err(not_found());
-    }
+    let refused = || {
+        if write {
+            ServiceError::forbidden("the contact point lies outside the key's scope")
+        } else {
+            not_found()
+        }
+    };
     let point = contact_point::Entity::find_by_id(id)
         .one(db)
         .await?
         .ok_or_else(not_found)?;
+    if !actor.is(&[Role::Admin, Role::Bureau]) {
+        return Err(refused());
+    }
     let path = regions::path_of(db, "region_code", &point.region_code).await?;
     if !actor.covers_path(&path) {
-        return Err(not_found());
+        return Err(refused());
     }
     Ok((point, path))
 }
@@ -96,7 +122,7 @@ pub async fn create(
     };
     v.finish()?;
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let point = contact_point::ActiveModel {
         name: Set(name),
         kind: Set(kind),
@@ -132,7 +158,7 @@ pub async fn update(
     id: i64,
     patch: ContactPointInput,
 ) -> Result<contact_point::Model, ServiceError> {
-    let (point, path) = visible(db, actor, id).await?;
+    let (point, path) = writable(db, actor, id).await?;
     let mut v = super::error::Validator::new();
     if patch.region_code.is_some() {
         v.add("region_code", "a contact point's region cannot change");
@@ -148,7 +174,7 @@ pub async fn update(
         .as_deref()
         .map(|a| v.text("address", a, 1, 300));
     v.finish()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut active: contact_point::ActiveModel = point.into();
     if let Some(name) = name {
         active.name = Set(name);
@@ -227,7 +253,7 @@ pub async fn issue_code(
     id: i64,
     valid_hours: Option<i64>,
 ) -> Result<IssuedCode, ServiceError> {
-    let (point, path) = visible(db, actor, id).await?;
+    let (point, path) = writable(db, actor, id).await?;
     let hours = valid_hours.unwrap_or(72);
     if !(1..=720).contains(&hours) {
         return Err(ServiceError::invalid("valid_hours", "must be 1–720"));
@@ -241,7 +267,7 @@ pub async fn issue_code(
     let code = new_code();
     let now = Utc::now();
     let expires_at = now + Duration::hours(hours);
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     binding_code::ActiveModel {
         contact_point_id: Set(id),
         code_hash: Set(hash_code(&code)),
@@ -288,8 +314,8 @@ pub async fn unbind(
     id: i64,
     liaison_id: i64,
 ) -> Result<liaison::Model, ServiceError> {
-    let (_, path) = visible(db, actor, id).await?;
-    let txn = db.begin().await?;
+    let (_, path) = writable(db, actor, id).await?;
+    let txn = crate::db::begin_write(db).await?;
     let done = liaison::Entity::update_many()
         .col_expr(liaison::Column::UnboundAt, Expr::value(Utc::now()))
         .filter(liaison::Column::Id.eq(liaison_id))

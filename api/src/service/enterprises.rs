@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
 };
 
 use super::{Actor, Page, PageRequest, ServiceError, audit, error::Validator, page, regions};
@@ -118,7 +118,7 @@ pub async fn create(
         ));
     }
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let model = enterprise::ActiveModel {
         uscc: Set(uscc.as_str().to_owned()),
         name: Set(name),
@@ -175,7 +175,7 @@ pub async fn update(
         None => None,
     };
     v.finish()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current =
         enterprise::Entity::find_by_id(id)
             .one(&txn)

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    TransactionTrait,
 };
 use serde_json::Value;
 
@@ -73,9 +72,16 @@ fn too_many_columns() -> ServiceError {
     ServiceError::TooLarge(format!("the file has more than {MAX_COLUMNS} columns"))
 }
 
-/// A cell's text, refused when longer than [`MAX_CELL_CHARS`].
+/// A cell's text, refused when longer than [`MAX_CELL_CHARS`] or holding a character
+/// no stored text may hold.
 fn cell_text(raw: &str, row: usize, column: usize) -> Result<String, ServiceError> {
     let cell = raw.trim();
+    if let Some(reason) = crate::domain::text::refusal(cell) {
+        return Err(ServiceError::invalid(
+            "file",
+            format!("row {row}, column {}: the cell {reason}", column + 1),
+        ));
+    }
     if cell.len() > MAX_CELL_CHARS && cell.chars().count() > MAX_CELL_CHARS {
         return Err(ServiceError::invalid(
             "file",
@@ -448,7 +454,7 @@ pub async fn import(
         return Ok(report);
     }
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut sums = super::survey_stats::CellSums::default();
     for (agency_id, valid, duration, weight) in &valid_rows {
         let straight = straight_lined(&questions, valid, 8);

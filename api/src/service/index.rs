@@ -11,7 +11,7 @@ use chrono::{Datelike, Utc};
 use pingjia_scoring::composite::{Component, composite};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, TransactionTrait,
+    QueryFilter, QueryOrder,
 };
 
 use super::survey_stats::Sums;
@@ -106,25 +106,66 @@ pub async fn create(
     let name = v.text("name", name, 1, 100);
     v.finish()?;
     check(&parse(&definition)?)?;
-    let txn = db.begin().await?;
+    // Two admins adding a version at once on PostgreSQL both read the same last
+    // version; the unique (key, version) lets one insert win, and the other tries
+    // again with the next number. (SQLite's write transaction serialises them.)
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match add_version(db, actor, key, &name, &definition).await? {
+            Ok(model) => return Ok(model),
+            Err(e) if attempts < 8 => {
+                tracing::debug!(error = %e, attempts, "index model version taken; retrying");
+            }
+            Err(e) => {
+                return Err(ServiceError::from_unique(
+                    e,
+                    "a version was added concurrently; retry",
+                ));
+            }
+        }
+    }
+}
+
+/// Stores the next version of `key` with its audit entry; `Ok(Err(_))` when another
+/// transaction took that version number first.
+async fn add_version(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    key: &str,
+    name: &str,
+    definition: &serde_json::Value,
+) -> Result<Result<index_model::Model, sea_orm::DbErr>, ServiceError> {
+    let txn = crate::db::begin_write(db).await?;
     let last = index_model::Entity::find()
         .filter(index_model::Column::Key.eq(key))
         .order_by_desc(index_model::Column::Version)
         .one(&txn)
         .await?
         .map_or(0, |m| m.version);
-    let model = index_model::ActiveModel {
+    let inserted = index_model::ActiveModel {
         key: Set(key.to_owned()),
         version: Set(last + 1),
-        name: Set(name),
-        definition: Set(definition),
+        name: Set(name.to_owned()),
+        definition: Set(definition.clone()),
         created_by: Set(actor.label()),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
     .insert(&txn)
-    .await
-    .map_err(|e| ServiceError::from_unique(e, "a version was added concurrently; retry"))?;
+    .await;
+    let model = match inserted {
+        Ok(model) => model,
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            return Ok(Err(e));
+        }
+        Err(e) => return Err(e.into()),
+    };
     audit::record(
         &txn,
         actor,
@@ -138,7 +179,19 @@ pub async fn create(
     )
     .await?;
     txn.commit().await?;
-    Ok(model)
+    Ok(Ok(model))
+}
+
+/// Refuses a key that does not read scores (channel, evaluator): the models are the
+/// scores' definition, read by those who read the scores.
+pub fn may_read_models(actor: &Actor) -> Result<(), ServiceError> {
+    if actor.is(&[Role::Admin, Role::Bureau, Role::Agency]) {
+        Ok(())
+    } else {
+        Err(ServiceError::forbidden(
+            "index models are read by admin, bureau and agency keys",
+        ))
+    }
 }
 
 /// Every model version, by key and version.
@@ -270,6 +323,53 @@ pub struct ScoreQuery {
     /// Recompute survey indicators from the stored responses instead of the kept
     /// statistics (the benchmark's baseline; the API never sets it).
     pub recompute_surveys: bool,
+    /// Fewest respondents of a survey figure an agency key may see (its own answers
+    /// are anonymous to it); `None`: [`DEFAULT_ANONYMITY_MIN_N`].
+    pub anonymity_min_n: Option<u64>,
+}
+
+/// Fewest respondents behind a survey figure shown to the inspected agency.
+pub const DEFAULT_ANONYMITY_MIN_N: u64 = 5;
+
+/// Hides from an agency key every figure that would show the answers of fewer than
+/// `k` respondents: the small survey indicators' values, and the composite, score,
+/// groups and deductions they enter (the breakdown would give them back); the
+/// previous period's score likewise when its survey sample was small. Flagged
+/// `suppressed_small_sample`.
+fn suppress_small_samples(
+    s: &mut AgencyScore,
+    before: &AgencyScore,
+    survey: &HashSet<String>,
+    k: u64,
+) {
+    let small = |i: &IndicatorScore| {
+        survey.contains(&i.key) && i.raw.is_some_and(|r| r.n.is_some_and(|n| n < k))
+    };
+    let mut hidden = false;
+    for i in s.indicators.iter_mut().filter(|i| small(i)) {
+        i.raw = None;
+        i.value = None;
+        i.se = None;
+        i.contribution = 0.0;
+        i.flags.push("suppressed_small_sample".to_owned());
+        hidden = true;
+    }
+    if hidden {
+        s.score = None;
+        s.composite = None;
+        s.se = None;
+        s.ci = None;
+        s.eb_score = None;
+        s.deductions.clear();
+        s.groups.iter_mut().for_each(|g| g.value = None);
+        s.flags.push("suppressed_small_sample".to_owned());
+    }
+    if hidden || before.indicators.iter().any(small) {
+        s.previous = None;
+        s.change = None;
+        s.change_p = None;
+        s.change_significant = None;
+    }
 }
 
 /// The agencies compared: the key's region (all for admin and agency keys), narrowed
@@ -293,10 +393,8 @@ async fn compared(
     if let Some(code) = &q.region {
         let path = regions::path_of(db, "region", code).await?;
         if !actor.covers_path(&path) && !matches!(actor.scope, Scope::Agency { .. }) {
-            return Err(ServiceError::invalid(
-                "region",
-                "lies outside the key's region",
-            ));
+            // A read: a region outside the key's scope is not revealed.
+            return Err(ServiceError::NotFound { entity: "region" });
         }
         select = select.filter(agency::Column::RegionCode.in_subquery(regions::codes_under(&path)));
     }
@@ -379,6 +477,23 @@ pub async fn compute(
         s.ranked = ranked;
     }
     if let Scope::Agency { id, .. } = actor.scope {
+        let survey: HashSet<String> = definition
+            .leaves()
+            .iter()
+            .filter(|l| {
+                matches!(
+                    l.indicator.as_ref().map(|i| &i.source),
+                    Some(Source::Survey { .. })
+                )
+            })
+            .map(|l| l.key.clone())
+            .collect();
+        let k = q.anonymity_min_n.unwrap_or(DEFAULT_ANONYMITY_MIN_N);
+        for (s, before) in scores.iter_mut().zip(&previous) {
+            if s.agency_id == id {
+                suppress_small_samples(s, before, &survey, k);
+            }
+        }
         scores.retain(|s| s.agency_id == id);
     }
     Ok(Computed {

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 
 use super::imports::{Cells, RowError, Table};
@@ -21,6 +21,9 @@ use crate::store::{
     agency, case, file_review, officer, review_sample, review_threshold, three_systems,
     training_record,
 };
+
+/// The earliest date a record may carry (no assessment data predates it).
+const EARLIEST_DATE: NaiveDate = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date");
 
 /// Most records in one batch.
 pub const MAX_BATCH: usize = 5000;
@@ -238,7 +241,7 @@ pub async fn set_thresholds(
         v.add("pass", "must be between 0 and 100 and below excellent");
     }
     v.finish()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     review_threshold::Entity::delete_by_id(region_code)
         .exec(&txn)
         .await?;
@@ -398,8 +401,20 @@ pub async fn ingest_reviews(
                 "at most 100 items, each naming its item",
             ));
         }
+        if r.items
+            .iter()
+            .any(|i| i.deduction.is_some_and(|d| !(0.0..=100.0).contains(&d)))
+        {
+            errors.push(row_error(
+                row,
+                "items",
+                "a deduction is a number of points from 0 to 100",
+            ));
+        }
         if r.reviewed_on > today {
             errors.push(row_error(row, "reviewed_on", "lies in the future"));
+        } else if r.reviewed_on < EARLIEST_DATE {
+            errors.push(row_error(row, "reviewed_on", "lies before 2000"));
         }
         if errors.len() == before
             && let Some(path) = region
@@ -421,7 +436,7 @@ pub async fn ingest_reviews(
         }
     }
     let (report, keep) = finish(rows, errors, valid, atomic);
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     for (r, number, reviewer, thresholds, case_id) in keep {
         let grade = thresholds.grade(r.score);
@@ -568,7 +583,7 @@ pub async fn draw_sample(
         .filter_map(|i| population.get(i as usize))
         .map(|k| (k.id, k.case_number.clone()))
         .collect();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let record = review_sample::ActiveModel {
         agency_id: Set(agency_id),
         year: Set(year),
@@ -704,7 +719,7 @@ pub async fn ingest_three_systems(
         }
     }
     let (report, keep) = finish(rows, errors, valid, atomic);
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     for (r, period) in keep {
         let existing = three_systems::Entity::find()
@@ -916,7 +931,7 @@ pub async fn ingest_training(
         }
     }
     let (report, keep) = finish(rows, errors, valid, atomic);
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     for (officer_id, r) in keep {
         let existing = training_record::Entity::find()

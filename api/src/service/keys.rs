@@ -4,7 +4,7 @@ use chrono::Utc;
 use rand::RngCore;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
 };
 use sha2::{Digest, Sha256};
 
@@ -115,7 +115,7 @@ pub async fn create(
     v.finish()?;
 
     let secret = generate_secret();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let record = api_key::ActiveModel {
         name: Set(name),
         role: Set(new.role),
@@ -163,7 +163,7 @@ pub async fn revoke(
     if actor.role != Role::Admin {
         return Err(ServiceError::forbidden("only admins revoke keys"));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let key = api_key::Entity::find_by_id(id)
         .one(&txn)
         .await?

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
 };
 
 use super::{
@@ -142,7 +142,7 @@ pub async fn create(
         ));
     }
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let model = officer::ActiveModel {
         agency_id: Set(new.agency_id),
         badge_no: Set(badge),
@@ -188,7 +188,7 @@ pub async fn update(
     let badge = patch.badge_no.as_deref().map(|b| check_badge(&mut v, b));
     let name = patch.name.as_deref().map(|n| v.text("name", n, 1, 100));
     v.finish()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = officer::Entity::find_by_id(id)
         .one(&txn)
         .await?

@@ -122,15 +122,6 @@ pub async fn post_request(
         (None, _) => None,
     };
     v.finish()?;
-    let origin = match posted.account_id {
-        Some(account) => Origin {
-            channel_user_id: Some(
-                super::channels::user_id_for(db, cipher, &channel, &account).await?,
-            ),
-            ..Origin::default()
-        },
-        None => Origin::default(),
-    };
     let new = NewTicket {
         kind: posted.kind.unwrap_or_else(|| "complaint".to_owned()),
         category,
@@ -143,6 +134,18 @@ pub async fn post_request(
         address: posted.address_string,
         channel,
         reporter,
+    };
+    // The ticket is checked before the account's user is recorded: a refused
+    // request writes nothing.
+    tickets::check(db, actor, &new).await?;
+    let origin = match posted.account_id {
+        Some(account) => Origin {
+            channel_user_id: Some(
+                super::channels::user_id_for(db, cipher, &new.channel, &account).await?,
+            ),
+            ..Origin::default()
+        },
+        None => Origin::default(),
     };
     tickets::file(db, cipher, calendar, actor, new, origin).await
 }
@@ -157,6 +160,9 @@ pub struct RequestFilter {
     /// `Some(true)` closed only, `Some(false)` open only.
     pub closed: Option<bool>,
     pub jurisdiction_id: Option<String>,
+    /// The channel's user whose requests a channel key reads (required for channel
+    /// keys: a channel never lists its other users' requests).
+    pub account_id: Option<String>,
 }
 
 /// A service request as Open311 shows it.
@@ -170,11 +176,12 @@ pub struct RequestView {
     pub agency_name: Option<String>,
 }
 
-/// Service requests the key may see: a channel key those of its channel, a bureau
-/// those in its region, an agency its own, an admin all. Without dates (and without
-/// ids) the last 90 days; newest first, at most 1,000.
+/// Service requests the key may see: a channel key those its user (`account_id`)
+/// filed through it, a bureau those in its region, an agency its own, an admin all.
+/// Without dates (and without ids) the last 90 days; newest first, at most 1,000.
 pub async fn requests(
     db: &DatabaseConnection,
+    cipher: &ContactCipher,
     actor: &Actor,
     filter: RequestFilter,
 ) -> Result<Vec<RequestView>, ServiceError> {
@@ -184,8 +191,17 @@ pub async fn requests(
     match (&actor.scope, actor.role) {
         (Scope::Everything, Role::Admin) => {}
         (Scope::Everything, Role::Channel) => {
+            let channel = actor.channel.clone().unwrap_or_default();
+            let Some(account) = filter.account_id.as_deref() else {
+                return Err(ServiceError::invalid(
+                    "account_id",
+                    "a channel key reads the requests of one of its users: give account_id",
+                ));
+            };
+            let user = super::channels::known_user_id(db, cipher, &channel, account).await?;
             select = select
-                .filter(ticket_row::Column::Channel.eq(actor.channel.clone().unwrap_or_default()));
+                .filter(ticket_row::Column::Channel.eq(channel))
+                .filter(ticket_row::Column::ChannelUserId.eq(user.unwrap_or(-1)));
         }
         (Scope::Everything, _) => {
             return Err(ServiceError::forbidden(

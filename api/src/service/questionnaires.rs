@@ -5,7 +5,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 
 use super::{Actor, ServiceError, audit, error::Validator};
@@ -80,12 +80,13 @@ pub async fn ensure_builtins(db: &DatabaseConnection) -> Result<(), ServiceError
             continue;
         }
         let now = Utc::now();
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         let q = questionnaire::ActiveModel {
             key: Set(key.into()),
             title: Set(title.into()),
             audience: Set(audience.into()),
             builtin: Set(true),
+            owner_region: Set(None),
             created_at: Set(now),
             ..Default::default()
         }
@@ -131,10 +132,36 @@ async fn versions_of<C: ConnectionTrait>(
         .await?)
 }
 
-/// Every questionnaire, with versions. Any role may read questionnaires.
+/// Whether `actor` sees the drafts of `q`: its owner (a bureau the questionnaires it
+/// created) and admins; every key reads the published versions.
+fn sees_drafts(actor: &Actor, q: &questionnaire::Model) -> bool {
+    match (&actor.role, &actor.scope) {
+        (Role::Admin, _) => true,
+        (Role::Bureau, super::Scope::Region { code, .. }) => {
+            q.owner_region.as_deref() == Some(code.as_str())
+        }
+        _ => false,
+    }
+}
+
+/// The versions of `q` that `actor` may read.
+async fn readable_versions(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    q: &questionnaire::Model,
+) -> Result<Vec<questionnaire_version::Model>, ServiceError> {
+    let mut versions = versions_of(db, q.id).await?;
+    if !sees_drafts(actor, q) {
+        versions.retain(|v| v.status == PUBLISHED);
+    }
+    Ok(versions)
+}
+
+/// Every questionnaire, with the versions the caller may read (drafts only its
+/// owner's). A questionnaire with nothing published is listed only to its owner.
 pub async fn list(
     db: &DatabaseConnection,
-    _actor: &Actor,
+    actor: &Actor,
 ) -> Result<Vec<WithVersions>, ServiceError> {
     let all = questionnaire::Entity::find()
         .order_by_asc(questionnaire::Column::Id)
@@ -142,7 +169,10 @@ pub async fn list(
         .await?;
     let mut out = Vec::with_capacity(all.len());
     for q in all {
-        let versions = versions_of(db, q.id).await?;
+        let versions = readable_versions(db, actor, &q).await?;
+        if versions.is_empty() && !sees_drafts(actor, &q) {
+            continue;
+        }
         out.push(WithVersions {
             questionnaire: q,
             versions,
@@ -153,7 +183,7 @@ pub async fn list(
 
 pub async fn get(
     db: &DatabaseConnection,
-    _actor: &Actor,
+    actor: &Actor,
     id: i64,
 ) -> Result<WithVersions, ServiceError> {
     let q = questionnaire::Entity::find_by_id(id)
@@ -162,11 +192,41 @@ pub async fn get(
         .ok_or(ServiceError::NotFound {
             entity: "questionnaire",
         })?;
-    let versions = versions_of(db, id).await?;
+    let versions = readable_versions(db, actor, &q).await?;
+    if versions.is_empty() && !sees_drafts(actor, &q) {
+        return Err(ServiceError::NotFound {
+            entity: "questionnaire",
+        });
+    }
     Ok(WithVersions {
         questionnaire: q,
         versions,
     })
+}
+
+/// One version as `actor` may read it: a draft only to the questionnaire's owner.
+pub async fn readable_version(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    number: i32,
+) -> Result<questionnaire_version::Model, ServiceError> {
+    let v = version(db, id, number).await?;
+    if v.status != PUBLISHED {
+        let q =
+            questionnaire::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .ok_or(ServiceError::NotFound {
+                    entity: "questionnaire",
+                })?;
+        if !sees_drafts(actor, &q) {
+            return Err(ServiceError::NotFound {
+                entity: "questionnaire version",
+            });
+        }
+    }
+    Ok(v)
 }
 
 /// The questionnaire version a campaign surveys, with its questions.
@@ -226,12 +286,16 @@ pub async fn create(
     v.finish()?;
     validate_definition(&new.questions).map_err(invalid_questions)?;
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let q = questionnaire::ActiveModel {
         key: Set(key.clone()),
         title: Set(title),
         audience: Set(new.audience),
         builtin: Set(false),
+        owner_region: Set(match &actor.scope {
+            super::Scope::Region { code, .. } => Some(code.clone()),
+            _ => None,
+        }),
         created_at: Set(now),
         ..Default::default()
     }
@@ -270,6 +334,40 @@ pub async fn create(
     })
 }
 
+/// The questionnaire `actor` is about to change: 404 when it does not exist, 403
+/// unless the key owns it (a bureau the questionnaires it created; an admin every one,
+/// the built-ins included).
+async fn owned<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    id: i64,
+) -> Result<questionnaire::Model, ServiceError> {
+    let q = questionnaire::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound {
+            entity: "questionnaire",
+        })?;
+    let owner = match (&actor.role, &actor.scope) {
+        (Role::Admin, _) => true,
+        (Role::Bureau, super::Scope::Region { code, .. }) => {
+            q.owner_region.as_deref() == Some(code.as_str())
+        }
+        _ => false,
+    };
+    if owner {
+        Ok(q)
+    } else if q.builtin {
+        Err(ServiceError::forbidden(
+            "the built-in questionnaires are changed by admin keys only",
+        ))
+    } else {
+        Err(ServiceError::forbidden(
+            "only the bureau that created this questionnaire (or an admin) changes it",
+        ))
+    }
+}
+
 /// Drafts the next version; only one draft may exist at a time.
 pub async fn create_version(
     db: &DatabaseConnection,
@@ -282,14 +380,9 @@ pub async fn create_version(
             "only admin and bureau keys may change questionnaires",
         ));
     }
+    owned(db, actor, id).await?;
     validate_definition(&questions).map_err(invalid_questions)?;
-    let txn = db.begin().await?;
-    questionnaire::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound {
-            entity: "questionnaire",
-        })?;
+    let txn = crate::db::begin_write(db).await?;
     let versions = versions_of(&txn, id).await?;
     if let Some(draft) = versions.iter().find(|v| v.status == DRAFT) {
         return Err(ServiceError::Conflict {
@@ -347,7 +440,7 @@ async fn change_draft(
     action: &str,
     changes: Vec<(questionnaire_version::Column, sea_orm::Value)>,
 ) -> Result<questionnaire_version::Model, ServiceError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = version(&txn, id, number).await?;
     let mut update = questionnaire_version::Entity::update_many();
     for (column, value) in changes {
@@ -391,6 +484,7 @@ pub async fn update_version(
             "only admin and bureau keys may change questionnaires",
         ));
     }
+    owned(db, actor, id).await?;
     validate_definition(&questions).map_err(invalid_questions)?;
     let questions = to_json(&questions)?;
     change_draft(
@@ -416,6 +510,7 @@ pub async fn publish(
             "only admin and bureau keys may publish questionnaires",
         ));
     }
+    owned(db, actor, id).await?;
     change_draft(
         db,
         actor,

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 
 use super::{Actor, Page, PageRequest, ServiceError, audit, error::Validator, page};
@@ -166,7 +166,7 @@ pub async fn create(
         ));
     }
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let model = region::ActiveModel {
         code: Set(code.as_str().to_owned()),
         name: Set(name),
@@ -209,7 +209,7 @@ pub async fn update(
     let mut v = Validator::new();
     let name = patch.name.as_deref().map(|n| v.text("name", n, 1, 100));
     v.finish()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find(&txn, code)
         .await?
         .ok_or(ServiceError::NotFound { entity: "region" })?;

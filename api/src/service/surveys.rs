@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
 };
 use sha2::{Digest, Sha256};
 
@@ -121,7 +121,7 @@ pub async fn set_rules(
         ));
     }
     let json = serde_json::to_value(&rules).map_err(|e| ServiceError::Internal(e.into()))?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     crate::store::return_visit_rules::Entity::delete_by_id(region_code)
         .exec(&txn)
         .await?;
@@ -200,15 +200,10 @@ pub async fn generate_invitations(
             "only admin and bureau keys generate invitations",
         ));
     }
-    let c = campaigns::get(db, actor, campaign_id).await?;
+    let (c, _) = campaigns::get_for_write(db, actor, campaign_id).await?;
     let (mut rules, _) = rules_for(db, &c.region_code).await?;
     overrides(&mut rules);
     rules.validate()?;
-    if !actor.covers_path(&regions::path_of(db, "region_code", &c.region_code).await?) {
-        return Err(ServiceError::forbidden(
-            "the campaign lies outside the key's scope",
-        ));
-    }
     if c.mode != "invitation" {
         return Err(ServiceError::Conflict {
             code: "not_invitation_campaign",
@@ -274,7 +269,7 @@ pub async fn generate_invitations(
         chosen.extend(picks.into_iter().map(|i| pool[i as usize].clone()));
     }
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut issued = Vec::new();
     for k in chosen {
         let expires_at = window_end(k.decision_date, rules.window_days).min(c.closes_at);
@@ -344,7 +339,9 @@ pub async fn invite_reporter(
         .await?
         .ok_or(ServiceError::NotFound { entity: "ticket" })?;
     if !actor.covers_path(&regions::path_of(db, "region_code", &t.region_code).await?) {
-        return Err(ServiceError::NotFound { entity: "ticket" });
+        return Err(ServiceError::forbidden(
+            "the ticket lies outside the key's scope",
+        ));
     }
     let c = campaigns::get(db, actor, campaign_id).await?;
     let mut v = super::error::Validator::new();
@@ -369,6 +366,18 @@ pub async fn invite_reporter(
     if c.mode != "invitation" {
         v.add("campaign_id", "choose an invitation campaign");
     }
+    // A reporter is a citizen: the enterprise return visit is not theirs to answer.
+    let (version, _) = questionnaires::of_campaign(db, &c).await?;
+    let audience = crate::store::questionnaire::Entity::find_by_id(version.questionnaire_id)
+        .one(db)
+        .await?
+        .map(|q| q.audience);
+    if audience.as_deref() != Some("citizen") {
+        v.add(
+            "campaign_id",
+            "a reporter is invited to a citizen questionnaire, not an enterprise one",
+        );
+    }
     v.finish()?;
     if c.status == campaigns::CLOSED || c.closes_at <= Utc::now() {
         return Err(campaigns::unavailable(Availability::Closed));
@@ -376,7 +385,7 @@ pub async fn invite_reporter(
     let agency = agency.ok_or(ServiceError::NotFound { entity: "agency" })?;
     let now = Utc::now();
     let token = new_token();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let earlier = outbox::Entity::find()
         .filter(outbox::Column::TicketId.eq(t.id))
         .filter(outbox::Column::Kind.eq("survey_invitation"))
@@ -661,6 +670,7 @@ pub async fn results(
     by: GroupBy,
     exclude_flagged: bool,
     min_n: usize,
+    anonymity_min_n: usize,
 ) -> Result<Vec<ResultRow>, ServiceError> {
     let c = campaigns::get(db, actor, campaign_id).await?;
     if actor.role == Role::Channel {
@@ -670,9 +680,30 @@ pub async fn results(
     let mut select = response::Entity::find()
         .filter(response::Column::CampaignId.eq(c.id))
         .order_by_asc(response::Column::Id);
-    if let Scope::Agency { id, .. } = actor.scope {
-        select = select.filter(response::Column::AgencyId.eq(id));
+    // Answers about agencies outside the caller's scope are not its to read, even
+    // when the campaign covers more (a city-wide one read by a county bureau).
+    let agency_key = matches!(actor.scope, Scope::Agency { .. });
+    match &actor.scope {
+        Scope::Agency { id, .. } => select = select.filter(response::Column::AgencyId.eq(*id)),
+        Scope::Region { path, .. } => {
+            let in_scope = sea_orm::sea_query::Query::select()
+                .column(agency::Column::Id)
+                .from(agency::Entity)
+                .and_where(agency::Column::RegionCode.in_subquery(regions::codes_under(path)))
+                .to_owned();
+            select = select.filter(response::Column::AgencyId.in_subquery(in_scope));
+        }
+        Scope::Everything => {}
     }
+    // An agency key reads one fixed set of its own responses, in groups of at least
+    // the anonymity threshold: with a second, overlapping set (flagged answers left
+    // out) the difference of two results would give one respondent's answers back.
+    let exclude_flagged = exclude_flagged && !agency_key;
+    let min_n = if agency_key {
+        min_n.max(anonymity_min_n)
+    } else {
+        min_n
+    };
     if exclude_flagged {
         select = select
             .filter(response::Column::StraightLining.eq(false))
@@ -725,7 +756,11 @@ pub async fn results(
         }
         let scores = pingjia_scoring::score_groups(&data, &options)
             .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
-        for s in scores {
+        // Below the threshold an agency key gets no row at all, not a flagged one.
+        for s in scores
+            .into_iter()
+            .filter(|s| !agency_key || s.n as usize >= min_n)
+        {
             out.push(ResultRow {
                 group: s.group.clone(),
                 dimension: dimension.clone(),
@@ -824,6 +859,7 @@ pub async fn answer_open(
             ));
         }
         if let Some(stored) = replay(db, &scope, key).await? {
+            same_request(db, &stored.response, &input).await?;
             return Ok(stored);
         }
     }
@@ -861,7 +897,7 @@ pub async fn answer_open(
     if !errors.is_empty() {
         return Err(ServiceError::Validation(errors));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     take_quota(&txn, c.id, input.agency_id).await?;
     let straight = straight_lined(&questions, &valid, 8);
     let too_fast = input.duration_secs.is_some_and(|d| d < c.too_fast_secs);
@@ -911,9 +947,11 @@ pub async fn answer_open(
             ) {
                 // A concurrent request with the same key won: drop ours, return theirs.
                 txn.rollback().await?;
-                return replay(db, &scope, key).await?.ok_or_else(|| {
+                let theirs = replay(db, &scope, key).await?.ok_or_else(|| {
                     ServiceError::Internal(anyhow::anyhow!("idempotency key vanished"))
-                });
+                })?;
+                same_request(db, &theirs.response, &input).await?;
+                return Ok(theirs);
             }
             return Err(e.into());
         }
@@ -959,6 +997,35 @@ async fn take_quota(
         });
     }
     Ok(())
+}
+
+/// Refuses a repeated `Idempotency-Key` whose request differs from the one that
+/// stored `stored` (another agency, other answers or duration): 422, as the IETF
+/// idempotency-key draft says, instead of silently answering with the first answer.
+async fn same_request(
+    db: &DatabaseConnection,
+    stored: &response::Model,
+    input: &OpenAnswer<'_>,
+) -> Result<(), ServiceError> {
+    let c = crate::store::campaign::Entity::find_by_id(input.campaign_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound { entity: "campaign" })?;
+    let (_, questions) = questionnaires::of_campaign(db, &c).await?;
+    let answers = validate_answers(&questions, input.answers)
+        .ok()
+        .map(|valid| answers_to_json(&valid));
+    if stored.agency_id == input.agency_id
+        && stored.duration_secs == input.duration_secs
+        && answers.as_ref() == Some(&stored.answers)
+    {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(
+            "Idempotency-Key",
+            "this key was used for a different answer; send a new key with a new answer",
+        ))
+    }
 }
 
 async fn replay(

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
 };
 
 use super::{Actor, ServiceError, audit, regions};
@@ -105,7 +105,7 @@ pub async fn set_deadlines(
     }
     deadlines.validate()?;
     let small = |d: u32| i16::try_from(d).unwrap_or(i16::MAX);
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     ticket_deadline::Entity::delete_by_id(region_code)
         .exec(&txn)
         .await?;
@@ -182,7 +182,7 @@ pub async fn put_category(
     }
     let name = v.text("name", &input.name, 1, 64);
     v.finish()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let existing = ticket_category::Entity::find_by_id(input.code.clone())
         .one(&txn)
         .await?;
@@ -321,7 +321,7 @@ pub async fn load_year(
             "the file lists no days; to leave the year without holidays send empty=true",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     calendar_year::Entity::delete_by_id(year).exec(&txn).await?;
     calendar_year::ActiveModel {
         year: Set(year),

@@ -10,7 +10,7 @@ use chrono::{DateTime, Datelike, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
 };
 use sha2::{Digest, Sha256};
 
@@ -172,15 +172,24 @@ async fn category_named<C: ConnectionTrait>(
     )
 }
 
-/// Files a ticket with its origin (channel user, contact point, external id).
-pub(crate) async fn file(
+/// A ticket's fields once they passed every check.
+pub(crate) struct Checked {
+    category: String,
+    description: String,
+    address: Option<String>,
+    reporter: Option<(String, Option<String>)>,
+    region: Option<region::Model>,
+}
+
+/// Checks a ticket before anything is written: the role, every field, the region in
+/// the key's scope and an agency that serves it. Filing calls it, and so does a
+/// channel before it records a user it has not seen (a refused ticket leaves nothing
+/// behind).
+pub(crate) async fn check(
     db: &DatabaseConnection,
-    cipher: &ContactCipher,
-    calendar: &WorkCalendar,
     actor: &Actor,
-    new: NewTicket,
-    origin: Origin,
-) -> Result<Filed, ServiceError> {
+    new: &NewTicket,
+) -> Result<Checked, ServiceError> {
     if !actor.is(&[Role::Admin, Role::Bureau, Role::Channel]) {
         return Err(ServiceError::forbidden(
             "only channel, bureau and admin keys file tickets",
@@ -252,17 +261,62 @@ pub(crate) async fn file(
         Some(_) => {}
     }
     if let Some(id) = new.agency_id {
-        let found = agency::Entity::find_by_id(id).one(db).await?;
-        if found.is_none() {
-            v.add("agency_id", format!("agency {id} does not exist"));
+        match agency::Entity::find_by_id(id).one(db).await? {
+            None => v.add("agency_id", format!("agency {id} does not exist")),
+            // The agency must serve the place of the ticket: its region is the
+            // ticket's or one above it. So every bureau over the agency sees the
+            // ticket, and it never counts against an agency elsewhere.
+            Some(a) => {
+                let seat = region::Entity::find_by_id(a.region_code.clone())
+                    .one(db)
+                    .await?;
+                let serves = match (&region, &seat) {
+                    (Some(r), Some(s)) => r.path.starts_with(s.path.as_str()),
+                    _ => false,
+                };
+                if region.is_some() && !serves {
+                    v.add(
+                        "agency_id",
+                        format!(
+                            "agency {id} ({}) does not serve region {}: name an agency of that region or above it",
+                            a.region_code, new.region_code
+                        ),
+                    );
+                }
+            }
         }
     }
     v.finish()?;
+    Ok(Checked {
+        category,
+        description,
+        address,
+        reporter,
+        region,
+    })
+}
+
+/// Files a ticket with its origin (channel user, contact point, external id).
+pub(crate) async fn file(
+    db: &DatabaseConnection,
+    cipher: &ContactCipher,
+    calendar: &WorkCalendar,
+    actor: &Actor,
+    new: NewTicket,
+    origin: Origin,
+) -> Result<Filed, ServiceError> {
+    let Checked {
+        category,
+        description,
+        address,
+        reporter,
+        region,
+    } = check(db, actor, &new).await?;
     let (deadlines, _) = ticket_config::deadlines_for(db, &new.region_code).await?;
     let now = Utc::now();
     let received = origin.received_at.unwrap_or(now);
     let secret = new_secret();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let number = next_number(
         &txn,
         crate::domain::calendar::shanghai_date(received).year(),
@@ -367,22 +421,34 @@ async fn record_event(
     Ok(())
 }
 
-/// Whether the caller handles (or oversees) the ticket, and sees its contact data.
+/// Whether the caller may see the ticket (`None`: not), and whether it sees the
+/// reporter's contact data in full: only the handling bureau does — the bureau of the
+/// ticket's region (a town's county), and the bureau it was escalated to. Admins and
+/// the bureaus above see it masked unless they ask to reveal it (an audited act);
+/// agencies never see it.
 async fn access<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
     t: &ticket_row::Model,
 ) -> Result<Option<bool>, ServiceError> {
     Ok(match &actor.scope {
-        Scope::Everything if actor.role == Role::Admin => Some(true),
+        Scope::Everything if actor.role == Role::Admin => Some(false),
         // Channel keys reach tickets through their users (issue 5's channel API).
         Scope::Everything => None,
-        Scope::Region { path, .. } => {
-            let inside = region::Entity::find_by_id(t.region_code.clone())
+        Scope::Region { code, path } => {
+            let place = region::Entity::find_by_id(t.region_code.clone())
                 .one(db)
-                .await?
-                .is_some_and(|r| r.path.starts_with(path.as_str()));
-            inside.then_some(true)
+                .await?;
+            match place {
+                Some(r) if r.path.starts_with(path.as_str()) => {
+                    let seat = match r.level {
+                        crate::domain::RegionLevel::Town => r.parent_code.as_deref(),
+                        _ => Some(r.code.as_str()),
+                    };
+                    Some(seat == Some(code.as_str()) || t.escalated_to.as_deref() == Some(code))
+                }
+                _ => None,
+            }
         }
         Scope::Agency { id, .. } => (t.agency_id == Some(*id)).then_some(false),
     })
@@ -427,13 +493,40 @@ async fn visible(
 }
 
 /// One ticket with its timeline.
+/// With `reveal`, an admin or a bureau over the ticket sees the contact data in full,
+/// and the audit trail records that it did; agency keys never do.
 pub async fn get(
     db: &DatabaseConnection,
     cipher: &ContactCipher,
     actor: &Actor,
     id: i64,
+    reveal: bool,
 ) -> Result<(TicketView, Vec<ticket_event::Model>), ServiceError> {
-    let (t, full) = visible(db, actor, id).await?;
+    let (t, mut full) = visible(db, actor, id).await?;
+    if reveal && !full {
+        if !actor.is(&[Role::Admin, Role::Bureau]) {
+            return Err(ServiceError::forbidden(
+                "only admin and bureau keys reveal a reporter's contact data",
+            ));
+        }
+        let path = region::Entity::find_by_id(t.region_code.clone())
+            .one(db)
+            .await?
+            .map(|r| r.path);
+        audit::record(
+            db,
+            actor,
+            audit::Change {
+                action: "ticket.contact.reveal",
+                entity: "ticket",
+                entity_id: t.id.to_string(),
+                region_path: path,
+                details: Some(serde_json::json!({"number": t.number})),
+            },
+        )
+        .await?;
+        full = true;
+    }
     let events = events_of(db, t.id).await?;
     Ok((view(cipher, full, t), events))
 }
@@ -466,8 +559,28 @@ pub async fn list(
     req: PageRequest,
 ) -> Result<Page<TicketView>, ServiceError> {
     let mut select = ticket_row::Entity::find().order_by_desc(ticket_row::Column::Id);
-    // Admins and bureaus (within their subtree, as filtered) see contact data in full.
-    let full = !matches!(actor.scope, Scope::Agency { .. });
+    // As [`access`]: a bureau sees contact data in full on the tickets it handles (its
+    // region, its towns, escalated to it), everyone else masked.
+    let handled: Option<(String, std::collections::HashSet<String>)> = match &actor.scope {
+        Scope::Region { code, .. } => {
+            let mut seats: std::collections::HashSet<String> = region::Entity::find()
+                .filter(region::Column::ParentCode.eq(code.as_str()))
+                .filter(region::Column::Level.eq(crate::domain::RegionLevel::Town))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|r| r.code)
+                .collect();
+            seats.insert(code.clone());
+            Some((code.clone(), seats))
+        }
+        _ => None,
+    };
+    let full = |t: &ticket_row::Model| {
+        handled.as_ref().is_some_and(|(code, seats)| {
+            seats.contains(&t.region_code) || t.escalated_to.as_deref() == Some(code.as_str())
+        })
+    };
     match &actor.scope {
         Scope::Everything if actor.role == Role::Admin => {}
         Scope::Everything => {
@@ -491,9 +604,10 @@ pub async fn list(
             .filter(ticket_row::Column::State.is_in(awaiting_reply()))
             .filter(ticket_row::Column::ReplyDue.lt(Utc::now()));
     }
-    Ok(page::fetch(db, select, req)
-        .await?
-        .map(|t| view(cipher, full, t)))
+    Ok(page::fetch(db, select, req).await?.map(|t| {
+        let full = full(&t);
+        view(cipher, full, t)
+    }))
 }
 
 /// A requested move.
@@ -533,7 +647,17 @@ pub async fn move_ticket(
     id: i64,
     req: MoveRequest,
 ) -> Result<TicketView, ServiceError> {
-    let (t, full) = visible(db, actor, id).await?;
+    // A move is a write: a ticket that exists but is not the key's is a 403.
+    let (t, full) = match visible(db, actor, id).await {
+        Err(ServiceError::NotFound { .. })
+            if ticket_row::Entity::find_by_id(id).one(db).await?.is_some() =>
+        {
+            return Err(ServiceError::forbidden(
+                "the ticket lies outside the key's scope",
+            ));
+        }
+        other => other?,
+    };
     let by = By {
         mover: Mover::Key(actor.role),
         label: actor.label(),
@@ -639,7 +763,19 @@ pub(crate) async fn make_move(
                         "the agency lies outside the key's region",
                     ));
                 }
-                Some(_) => Some(a),
+                Some(path) => {
+                    let place = super::regions::path_of(db, "region_code", &t.region_code).await?;
+                    if !place.starts_with(path.as_str()) {
+                        return Err(ServiceError::invalid(
+                            "agency_id",
+                            format!(
+                                "agency {a} does not serve region {}: name an agency of that region or above it",
+                                t.region_code
+                            ),
+                        ));
+                    }
+                    Some(a)
+                }
             },
             None => {
                 return Err(ServiceError::invalid(
@@ -755,7 +891,7 @@ async fn apply(
     change: Change,
     now: DateTime<Utc>,
 ) -> Result<bool, ServiceError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut update = ticket_row::Entity::update_many()
         .col_expr(ticket_row::Column::State, Expr::value(change.to.as_str()))
         .col_expr(ticket_row::Column::Revision, Expr::value(t.revision + 1))
@@ -876,6 +1012,8 @@ pub struct PublicStatus {
     pub kind: String,
     pub category: String,
     pub state: State,
+    /// The reporter's rating of the reply, once given.
+    pub rating: Option<String>,
     pub reply_due: DateTime<Utc>,
     pub timeline: Vec<PublicStep>,
 }
@@ -961,6 +1099,7 @@ pub(crate) async fn status_of(
         kind: t.kind,
         category: t.category,
         state: State::parse(&t.state).unwrap_or(State::Received),
+        rating: t.rating,
         reply_due: t.reply_due,
         timeline,
     })

@@ -11,6 +11,8 @@ pub struct Model {
     /// `citizen` or `enterprise`.
     pub audience: String,
     pub builtin: bool,
+    /// Region code of the bureau that owns it; `None`: the deployment's (admin only).
+    pub owner_region: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -22,6 +22,14 @@ use teloxide::types::ChatId;
 pub const WAIT: Duration = Duration::from_secs(15);
 
 /// A bot process: its dispatcher and outbox delivery, until stopped.
+/// The key the suites seal dialogue states with: one for every bot of a test, so a
+/// restarted bot opens what the one before stored.
+pub const STATE_KEY: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
+
+pub fn state_sealer() -> pingjia_seal::Sealer {
+    pingjia_seal::Sealer::from_hex(STATE_KEY).expect("a key")
+}
+
 pub struct RunningBot {
     pub store: Arc<DialogueStore>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -37,7 +45,7 @@ impl RunningBot {
         limits: Limits,
     ) -> Self {
         let db = storage::open(db_url).await.expect("bot database");
-        let store = DialogueStore::new(db.clone());
+        let store = DialogueStore::new(db.clone(), state_sealer(), 7);
         let app = App {
             bot: pingjia_bot::telegram("123:TEST", Some(&tg.url())).expect("bot"),
             ctx: Ctx::new(

@@ -149,7 +149,12 @@ async fn main() -> anyhow::Result<()> {
             },
             "320700".into(),
         ),
-        store: DialogueStore::new(bot_db),
+        store: DialogueStore::new(
+            bot_db,
+            pingjia_seal::Sealer::from_hex(&pingjia_seal::Sealer::generate_hex())
+                .map_err(|e| anyhow::anyhow!(e))?,
+            7,
+        ),
         outbox_idle: Duration::from_millis(500),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
