@@ -269,18 +269,17 @@ async fn migrate(config: &config::Config, action: MigrateAction) -> anyhow::Resu
 }
 
 fn openapi(write: bool, dir: &std::path::Path) -> anyhow::Result<()> {
-    let api = http::openapi_service();
     if write {
         std::fs::create_dir_all(dir)?;
-        std::fs::write(dir.join("openapi.json"), api.spec() + "\n")?;
-        std::fs::write(dir.join("openapi.yaml"), api.spec_yaml())?;
+        std::fs::write(dir.join("openapi.json"), http::spec::json_text() + "\n")?;
+        std::fs::write(dir.join("openapi.yaml"), http::spec::yaml_text())?;
         writeln!(
             std::io::stdout(),
             "Wrote {0}/openapi.json and {0}/openapi.yaml",
             dir.display()
         )?;
     } else {
-        writeln!(std::io::stdout(), "{}", api.spec())?;
+        writeln!(std::io::stdout(), "{}", http::spec::json_text())?;
     }
     Ok(())
 }

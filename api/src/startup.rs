@@ -168,8 +168,8 @@ fn app_with(state: AppState, body_limit: usize, direct: bool) -> impl Endpoint<O
     }
     route
         .nest("/docs", api.swagger_ui())
-        .at("/openapi.json", api.spec_endpoint())
-        .at("/openapi.yaml", api.spec_endpoint_yaml())
+        .at("/openapi.json", http::spec::json_endpoint)
+        .at("/openapi.yaml", http::spec::yaml_endpoint)
         .nest("/open311/v2", http::open311::routes())
         .nest("/", api)
         .data(state)

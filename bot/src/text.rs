@@ -64,7 +64,7 @@ pub fn ask_description(kind: &str) -> &'static str {
 pub const ASK_PHOTOS: &str =
     "如有照片可以发送（可多张），发送完毕请点击「完成」；没有请点击「跳过」。";
 pub const ASK_LOCATION: &str = "请发送位置（📎 → 位置），或直接输入地址；不需要请点击「跳过」。";
-pub const ASK_IDENTITY: &str = "请选择提交方式：匿名提交不留联系方式；实名提交便于回访（联系方式加密保存，仅承办司法局可见）。";
+pub const ASK_IDENTITY: &str = "请选择提交方式：匿名提交不留联系方式；实名提交便于回访（联系方式加密保存，仅承办司法局可见）。如您是监督联系点联络员，匿名提交的工单也会标注您所在的联系点。";
 pub const ANONYMOUS: &str = "匿名提交";
 pub const REAL_NAME: &str = "实名提交";
 pub const ASK_CONTACT: &str = "请点击下方「发送手机号」按钮，提供您本人的手机号。";

@@ -47,6 +47,23 @@ impl CleanText {
             .and_then(|(_, media)| media.get("schema"))
     }
 
+    /// The methods the spec documents for the route of `path`, as an `Allow` value.
+    fn allowed(&self, path: &str) -> Option<String> {
+        let template = self.routes.label(path);
+        let item = self.spec.get("paths")?.get(&*template)?.as_object()?;
+        let methods: Vec<String> = item
+            .keys()
+            .filter(|m| {
+                matches!(
+                    m.as_str(),
+                    "get" | "put" | "post" | "delete" | "patch" | "head" | "options"
+                )
+            })
+            .map(|m| m.to_ascii_uppercase())
+            .collect();
+        (!methods.is_empty()).then(|| methods.join(", "))
+    }
+
     /// A `$ref` resolved against the spec's components.
     fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
         let mut schema = schema;
@@ -227,7 +244,21 @@ impl<E: Endpoint> Endpoint for CleanTextEndpoint<E> {
         if !refused.is_empty() {
             return Ok(ApiError::from(ServiceError::Validation(refused)).into_response());
         }
-        Ok(self.inner.call(req).await?.into_response())
+        let path = req.uri().path().to_owned();
+        match self.inner.call(req).await {
+            Ok(response) => Ok(response.into_response()),
+            // A 405 says which methods the route takes (RFC 9110).
+            Err(err) if err.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED => {
+                let mut response = super::error::from_poem(&err).into_response();
+                if let Some(allow) = self.guard.allowed(&path)
+                    && let Ok(value) = poem::http::HeaderValue::from_str(&allow)
+                {
+                    response.headers_mut().insert(header::ALLOW, value);
+                }
+                Ok(response)
+            }
+            Err(err) => Err(err),
+        }
     }
 }
 

@@ -238,21 +238,29 @@ pub enum Format {
 }
 
 /// A downloaded table.
-#[derive(poem_openapi::ApiResponse)]
 pub enum Download {
-    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
-    Csv(
-        poem_openapi::payload::Binary<Vec<u8>>,
-        #[oai(header = "Content-Disposition")] String,
-    ),
-    #[oai(
-        status = 200,
-        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )]
-    Xlsx(
-        poem_openapi::payload::Binary<Vec<u8>>,
-        #[oai(header = "Content-Disposition")] String,
-    ),
+    Csv(poem_openapi::payload::Binary<Vec<u8>>, String),
+    Xlsx(poem_openapi::payload::Binary<Vec<u8>>, String),
+}
+
+impl poem_openapi::ApiResponse for Download {
+    fn meta() -> poem_openapi::registry::MetaResponses {
+        super::download::formats(
+            "The scores table: CSV (default; UTF-8 with BOM) or XLSX, Chinese headers.",
+            None,
+        )
+    }
+
+    fn register(_registry: &mut poem_openapi::registry::Registry) {}
+}
+
+impl poem::IntoResponse for Download {
+    fn into_response(self) -> poem::Response {
+        match self {
+            Self::Csv(body, name) => super::download::file(super::download::CSV, body.0, &name),
+            Self::Xlsx(body, name) => super::download::file(super::download::XLSX, body.0, &name),
+        }
+    }
 }
 
 fn csv_bytes(header: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, ServiceError> {

@@ -187,26 +187,39 @@ pub struct PendingVisit {
 }
 
 /// The pending visit list in the requested format.
-#[derive(poem_openapi::ApiResponse, Debug)]
+#[derive(Debug)]
 pub enum VisitList {
     /// JSON list.
-    #[oai(status = 200)]
     Json(Json<Vec<PendingVisit>>),
     /// CSV (UTF-8 with BOM for spreadsheet programs), Chinese headers.
-    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
-    Csv(
-        poem_openapi::payload::PlainText<String>,
-        #[oai(header = "Content-Disposition")] String,
-    ),
+    Csv(poem_openapi::payload::PlainText<String>, String),
     /// XLSX workbook, Chinese headers.
-    #[oai(
-        status = 200,
-        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )]
-    Xlsx(
-        poem_openapi::payload::Binary<Vec<u8>>,
-        #[oai(header = "Content-Disposition")] String,
-    ),
+    Xlsx(poem_openapi::payload::Binary<Vec<u8>>, String),
+}
+
+impl poem_openapi::ApiResponse for VisitList {
+    fn meta() -> poem_openapi::registry::MetaResponses {
+        use poem_openapi::payload::Payload;
+        super::download::formats(
+            "The pending visits: a JSON list (default), or CSV or XLSX with Chinese headers.",
+            Some(<Json<Vec<PendingVisit>> as Payload>::schema_ref()),
+        )
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        use poem_openapi::payload::Payload;
+        <Json<Vec<PendingVisit>> as Payload>::register(registry);
+    }
+}
+
+impl poem::IntoResponse for VisitList {
+    fn into_response(self) -> poem::Response {
+        match self {
+            Self::Json(list) => list.into_response(),
+            Self::Csv(text, name) => super::download::file(super::download::CSV, text.0, &name),
+            Self::Xlsx(bytes, name) => super::download::file(super::download::XLSX, bytes.0, &name),
+        }
+    }
 }
 
 /// Column headers of the visit list.
@@ -323,23 +336,31 @@ pub enum ExportFormat {
 }
 
 /// An exported file, streamed.
-#[derive(poem_openapi::ApiResponse)]
 pub enum ExportFile {
     /// CSV (UTF-8 with BOM), one row per response, Chinese headers (question texts).
-    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
-    Csv(
-        poem_openapi::payload::Binary<poem::Body>,
-        #[oai(header = "Content-Disposition")] String,
-    ),
+    Csv(poem_openapi::payload::Binary<poem::Body>, String),
     /// XLSX workbook with the same columns.
-    #[oai(
-        status = 200,
-        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )]
-    Xlsx(
-        poem_openapi::payload::Binary<poem::Body>,
-        #[oai(header = "Content-Disposition")] String,
-    ),
+    Xlsx(poem_openapi::payload::Binary<poem::Body>, String),
+}
+
+impl poem_openapi::ApiResponse for ExportFile {
+    fn meta() -> poem_openapi::registry::MetaResponses {
+        super::download::formats(
+            "The responses: CSV (default; UTF-8 with BOM) or XLSX, one row per response, Chinese headers.",
+            None,
+        )
+    }
+
+    fn register(_registry: &mut poem_openapi::registry::Registry) {}
+}
+
+impl poem::IntoResponse for ExportFile {
+    fn into_response(self) -> poem::Response {
+        match self {
+            Self::Csv(body, name) => super::download::file(super::download::CSV, body.0, &name),
+            Self::Xlsx(body, name) => super::download::file(super::download::XLSX, body.0, &name),
+        }
+    }
 }
 
 impl std::fmt::Debug for ExportFile {
