@@ -5,6 +5,26 @@ use chrono::{Datelike, NaiveDate};
 
 use super::Invalid;
 
+/// The assessment years the service takes.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// What a period looks like, as the spec publishes it (the years are checked
+/// against [`YEARS`] besides).
+pub const PATTERN: &str = "^[0-9]{4}(-[Qq][1-4]|-(0[1-9]|1[0-2]))?$";
+
+/// Refuses a year outside [`YEARS`].
+pub fn check_year(year: i32) -> Result<(), Invalid> {
+    if YEARS.contains(&year) {
+        Ok(())
+    } else {
+        Err(Invalid::new(format!(
+            "must be {}–{}",
+            YEARS.start(),
+            YEARS.end()
+        )))
+    }
+}
+
 /// What a period spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Period {
@@ -22,7 +42,7 @@ impl Period {
             || Invalid::new("a period is a year (2026), a quarter (2026-Q3) or a month (2026-07)");
         let year = |y: &str| -> Result<i32, Invalid> {
             let y: i32 = y.parse().map_err(|_| bad())?;
-            if (2000..=2100).contains(&y) && raw.len() >= 4 {
+            if YEARS.contains(&y) && raw.len() >= 4 {
                 Ok(y)
             } else {
                 Err(bad())

@@ -1,9 +1,16 @@
 //! The published OpenAPI document: poem-openapi's, with what it leaves out put in.
-//! An optional field (`Option<T>`) is sent as `null` when absent and accepted as
-//! `null`, but poem-openapi's OpenAPI 3.0 schema marks it only as not required; here
-//! every property that is not required is marked `nullable` (a `$ref` through
-//! `allOf`, as OpenAPI 3.0 ignores the siblings of a `$ref`). `/openapi.json`,
-//! `/openapi.yaml` and `pingjia openapi --write` all give this document.
+//! - An optional field (`Option<T>`) is sent as `null` when absent and accepted as
+//!   `null`, but poem-openapi's OpenAPI 3.0 schema marks it only as not required: every
+//!   property that is not required is marked `nullable` (a `$ref` through `allOf`, as
+//!   OpenAPI 3.0 ignores the siblings of a `$ref`).
+//! - Dates are the standard `format: date` (poem-openapi writes `naive-date`), and
+//!   unsigned integers have `minimum: 0`.
+//! - The rules the handlers enforce on common parameters: `page` from 1, `page_size`
+//!   1–200, `period` its pattern, `year` 2000–2100 (from the constants that enforce
+//!   them).
+//!
+//! `/openapi.json`, `/openapi.yaml` and `pingjia openapi --write` all give this
+//! document.
 
 use serde_json::{Value, json};
 
@@ -11,7 +18,70 @@ use serde_json::{Value, json};
 pub fn document() -> Value {
     let mut doc: Value = serde_json::from_str(&super::openapi_service().spec()).unwrap_or_default();
     mark_nullable(&mut doc);
+    standard_formats(&mut doc);
+    parameter_rules(&mut doc);
     doc
+}
+
+/// `naive-date` → `date`; unsigned integers at least 0.
+fn standard_formats(node: &mut Value) {
+    match node {
+        Value::Object(map) => {
+            match map.get("format").and_then(Value::as_str) {
+                Some("naive-date") => {
+                    map.insert("format".into(), json!("date"));
+                }
+                Some(f) if f.starts_with("uint") => {
+                    map.entry("minimum").or_insert(json!(0));
+                }
+                _ => {}
+            }
+            map.values_mut().for_each(standard_formats);
+        }
+        Value::Array(items) => items.iter_mut().for_each(standard_formats),
+        _ => {}
+    }
+}
+
+/// The bounds every operation enforces on its common parameters.
+fn parameter_rules(doc: &mut Value) {
+    use crate::domain::period;
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(operations) = item.as_object_mut() else {
+            continue;
+        };
+        for op in operations.values_mut() {
+            let Some(parameters) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for p in parameters {
+                let name = p["name"].as_str().unwrap_or_default().to_owned();
+                let Some(schema) = p.get_mut("schema").and_then(Value::as_object_mut) else {
+                    continue;
+                };
+                match name.as_str() {
+                    "page" => {
+                        schema.insert("minimum".into(), json!(1));
+                    }
+                    "page_size" => {
+                        schema.insert("minimum".into(), json!(1));
+                        schema.insert("maximum".into(), json!(crate::service::page::MAX_PAGE_SIZE));
+                    }
+                    "period" => {
+                        schema.insert("pattern".into(), json!(period::PATTERN));
+                    }
+                    "year" => {
+                        schema.insert("minimum".into(), json!(period::YEARS.start()));
+                        schema.insert("maximum".into(), json!(period::YEARS.end()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
 }
 
 /// The document as pretty JSON text.
@@ -93,5 +163,33 @@ mod tests {
         assert_eq!(p["region"]["allOf"][0]["$ref"], "#/components/schemas/R");
         assert_eq!(p["region"]["nullable"], true);
         assert!(p["region"].get("$ref").is_none());
+    }
+}
+
+#[cfg(test)]
+mod document_tests {
+    use super::document;
+
+    #[test]
+    fn the_published_document_carries_the_enforced_rules() {
+        let doc = document();
+        let text = doc.to_string();
+        assert!(!text.contains("naive-date"), "standard date formats");
+        let params = |path: &str| doc["paths"][path]["get"]["parameters"].clone();
+        let agencies = params("/api/v1/agencies");
+        let find = |list: &serde_json::Value, name: &str| {
+            list.as_array()
+                .and_then(|l| l.iter().find(|p| p["name"] == name).cloned())
+                .unwrap_or_default()
+        };
+        assert_eq!(find(&agencies, "page")["schema"]["minimum"], 1);
+        assert_eq!(find(&agencies, "page_size")["schema"]["maximum"], 200);
+        let scores = params("/api/v1/scores");
+        assert_eq!(
+            find(&scores, "period")["schema"]["pattern"],
+            crate::domain::period::PATTERN
+        );
+        let reviews = params("/api/v1/file-reviews");
+        assert_eq!(find(&reviews, "year")["schema"]["minimum"], 2000);
     }
 }

@@ -114,7 +114,7 @@ pub async fn create(
         attempts += 1;
         match add_version(db, actor, key, &name, &definition).await? {
             Ok(model) => return Ok(model),
-            Err(e) if attempts < 8 => {
+            Err(e) if attempts < 64 => {
                 tracing::debug!(error = %e, attempts, "index model version taken; retrying");
             }
             Err(e) => {

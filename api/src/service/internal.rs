@@ -518,6 +518,8 @@ pub async fn reviews(
     year: i32,
     agency_id: Option<i64>,
 ) -> Result<Vec<file_review::Model>, ServiceError> {
+    crate::domain::period::check_year(year)
+        .map_err(|e| ServiceError::invalid("year", e.to_string()))?;
     let mut select = file_review::Entity::find()
         .filter(file_review::Column::Year.eq(year))
         .order_by_asc(file_review::Column::AgencyId)
@@ -1010,6 +1012,8 @@ pub async fn training_summary(
     actor: &Actor,
     year: i32,
 ) -> Result<Vec<TrainingSummary>, ServiceError> {
+    crate::domain::period::check_year(year)
+        .map_err(|e| ServiceError::invalid("year", e.to_string()))?;
     let mut agencies = agency::Entity::find().order_by_asc(agency::Column::Id);
     if let Some(ids) = readable_agencies(db, actor).await? {
         agencies = agencies.filter(agency::Column::Id.is_in(ids));
