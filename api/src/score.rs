@@ -1,6 +1,6 @@
 //! `pingjia score`: per-agency estimates from a CSV of survey answers
 //! (`agency, weight, q1..qK`, blank = missing), written in the column order of the
-//! reference output (`shared/reference/dev_50k_expected.csv`).
+//! reference output (`reference/dev_50k_expected.csv`).
 
 use pingjia_scoring::group::MISSING;
 use pingjia_scoring::{GroupOptions, GroupScore, Responses, score_groups};

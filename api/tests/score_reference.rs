@@ -1,4 +1,4 @@
-//! `pingjia score` reproduces the reference output (`shared/reference/`) to a relative
+//! `pingjia score` reproduces the reference output (`reference/`) to a relative
 //! error of 1e-9 in every column.
 
 use std::path::PathBuf;
@@ -6,11 +6,11 @@ use std::process::Command;
 
 fn reference(file: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/reference")
+        .join("../reference")
         .join(file);
     assert!(
         path.exists(),
-        "{} is missing: the reference data sets live in shared/ beside the repo",
+        "{} is missing: the reference data sets live in reference/",
         path.display()
     );
     path

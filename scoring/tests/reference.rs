@@ -1,4 +1,4 @@
-//! Known values from `shared/reference/README.md` (R survey, pingouin, statsmodels,
+//! Known values from `reference/README.md` (R survey, pingouin, statsmodels,
 //! scipy). Values printed with 6 decimals are checked to 1e-6; full-precision ones to 1e-9.
 
 use pingjia_scoring::compare::{Sample, two_proportion_z, welch};
@@ -23,11 +23,10 @@ fn rel(actual: f64, expected: f64, tol: f64, what: &str) {
 
 /// tiny.csv rows: weight, items q1..q4, showed_id.
 fn tiny() -> Vec<(f64, [u8; 4], bool)> {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/tiny.csv");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../reference/tiny.csv");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "{}: {e}; the reference data sets live in shared/ beside the repo",
+            "{}: {e}; the reference data sets live in reference/",
             path.display()
         )
     });

@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Generates ROWS respondents × 20 items across AGENCIES agencies (or reads FILE, e.g.
-//! made by `shared/reference/gen_dev.py`), then times: the per-agency computation on
+//! made by `reference/gen_dev.py`), then times: the per-agency computation on
 //! data in memory (all outputs of `score_groups`), CSV bytes to result table, and the
 //! whole command in a child process with its peak memory. In the same run it times
 //! `reference_scores.py`'s `score()` on the same file (needs numpy, scipy and pandas
@@ -224,8 +224,7 @@ fn main() -> anyhow::Result<()> {
         peak
     )?;
 
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/reference/reference_scores.py");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../reference/reference_scores.py");
     let reference = Command::new(&args.python)
         .arg(&script)
         .arg(&path)
@@ -261,7 +260,7 @@ fn main() -> anyhow::Result<()> {
         }
         Ok(o) => writeln!(
             out,
-            "numpy reference failed ({}); set it up as in shared/reference/README.md and pass --python",
+            "numpy reference failed ({}); set it up as in reference/README.md and pass --python",
             String::from_utf8_lossy(&o.stderr)
                 .lines()
                 .last()

@@ -219,10 +219,14 @@ impl<E: Endpoint> Endpoint for CleanTextEndpoint<E> {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let json = content_type.starts_with("application/json");
-        let form = content_type.starts_with("application/x-www-form-urlencoded");
+            .unwrap_or_default();
+        let starts = |prefix: &str| {
+            content_type
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+        };
+        let json = starts("application/json");
+        let form = starts("application/x-www-form-urlencoded");
         if (json || form) && !is_answer_route(req.uri().path()) {
             // The frame has bounded the body already.
             let bytes = req.take_body().into_bytes().await?;
@@ -244,13 +248,14 @@ impl<E: Endpoint> Endpoint for CleanTextEndpoint<E> {
         if !refused.is_empty() {
             return Ok(ApiError::from(ServiceError::Validation(refused)).into_response());
         }
-        let path = req.uri().path().to_owned();
+        // A shared handle on the URI (no copy of the path), for a 405's Allow.
+        let uri = req.uri().clone();
         match self.inner.call(req).await {
             Ok(response) => Ok(response.into_response()),
             // A 405 says which methods the route takes (RFC 9110).
             Err(err) if err.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED => {
                 let mut response = super::error::from_poem(&err).into_response();
-                if let Some(allow) = self.guard.allowed(&path)
+                if let Some(allow) = self.guard.allowed(uri.path())
                     && let Ok(value) = poem::http::HeaderValue::from_str(&allow)
                 {
                     response.headers_mut().insert(header::ALLOW, value);

@@ -5,7 +5,8 @@
 //!   OpenAPI 3.0 ignores the siblings of a `$ref`).
 //! - Dates are the standard `format: date` (poem-openapi writes `naive-date`), and
 //!   unsigned integers have `minimum: 0`.
-//! - The rules the handlers enforce on common parameters: `page` from 1, `page_size`
+//! - `answers` and `definition`, free-form JSON to poem-openapi, get their types.
+//! - The rules the handlers enforce on common parameters: `page` 1–1,000,000, `page_size`
 //!   1–200, `period` its pattern, `year` 2000–2100 (from the constants that enforce
 //!   them).
 //!
@@ -20,7 +21,47 @@ pub fn document() -> Value {
     mark_nullable(&mut doc);
     standard_formats(&mut doc);
     parameter_rules(&mut doc);
+    free_form_types(&mut doc);
     doc
+}
+
+/// The JSON values poem-openapi describes as "anything": a questionnaire's answers
+/// (`{question_key: answer}`, an answer a number, a boolean, a string or a list of
+/// strings) and an index model's definition (an object).
+fn free_form_types(doc: &mut Value) {
+    let answer = json!({"oneOf": [
+        {"type": "integer"}, {"type": "boolean"}, {"type": "string"},
+        {"type": "array", "items": {"type": "string"}}
+    ]});
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for (name, schema) in schemas.iter_mut() {
+        let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for (field, typed) in [
+            (
+                "answers",
+                json!({"type": "object", "additionalProperties": answer.clone()}),
+            ),
+            ("definition", json!({"type": "object"})),
+        ] {
+            if let Some(Value::Object(property)) = properties.get_mut(field)
+                && property.get("type").is_none()
+                && property.get("$ref").is_none()
+                && property.get("allOf").is_none()
+            {
+                tracing::trace!(schema = %name, field, "typing a free-form property");
+                if let Value::Object(t) = typed {
+                    property.extend(t);
+                }
+            }
+        }
+    }
 }
 
 /// `naive-date` → `date`; unsigned integers at least 0.
@@ -65,6 +106,7 @@ fn parameter_rules(doc: &mut Value) {
                 match name.as_str() {
                     "page" => {
                         schema.insert("minimum".into(), json!(1));
+                        schema.insert("maximum".into(), json!(crate::service::page::MAX_PAGE));
                     }
                     "page_size" => {
                         schema.insert("minimum".into(), json!(1));
@@ -191,5 +233,17 @@ mod document_tests {
         );
         let reviews = params("/api/v1/file-reviews");
         assert_eq!(find(&reviews, "year")["schema"]["minimum"], 2000);
+        let answers = &doc["components"]["schemas"]["PublicAnswers"]["properties"]["answers"];
+        assert_eq!(answers["type"], "object");
+        assert_eq!(
+            answers["additionalProperties"]["oneOf"]
+                .as_array()
+                .map(Vec::len),
+            Some(4)
+        );
+        assert_eq!(
+            doc["components"]["schemas"]["NewIndexModel"]["properties"]["definition"]["type"],
+            "object"
+        );
     }
 }

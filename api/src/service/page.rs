@@ -6,6 +6,9 @@ use super::ServiceError;
 
 /// Largest page a client may ask for.
 pub const MAX_PAGE_SIZE: u64 = 200;
+/// Highest page number: beyond it the offset would leave what a database's 64-bit
+/// offset can hold with room to spare, and no list here is that long.
+pub const MAX_PAGE: u64 = 1_000_000;
 /// Page size when the client gives none.
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 
@@ -21,8 +24,8 @@ impl PageRequest {
         let mut v = super::error::Validator::new();
         let page = page.unwrap_or(1);
         let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE as i64);
-        if page < 1 {
-            v.add("page", "must be at least 1");
+        if !(1..=MAX_PAGE as i64).contains(&page) {
+            v.add("page", format!("must be between 1 and {MAX_PAGE}"));
         }
         if !(1..=MAX_PAGE_SIZE as i64).contains(&page_size) {
             v.add(
