@@ -1461,3 +1461,72 @@ async fn a_page_past_any_list_is_refused() {
     })
     .await;
 }
+
+/// Finding 12, escalated: a ticket escalated to the city bureau (two 不满意) opens its
+/// contact data to that bureau, which saw it masked before.
+#[tokio::test]
+async fn the_bureau_a_ticket_is_escalated_to_sees_its_contact_data() {
+    for_each_backend(|app| async move {
+        app.with_demo().await;
+        let telegram = app.channel_key("telegram").await;
+        let city = app.key(Role::Bureau, Some("320700"), None).await;
+        let haizhou = app.key(Role::Bureau, Some("320706"), None).await;
+        let agency = app.key(Role::Agency, None, Some(6)).await;
+        let mut body = ticket_body(6, "320706");
+        body["user_id"] = json!("9911");
+        body["reporter"] = json!({"name": "李四", "phone": "139-0000-1111"});
+        let filed = app
+            .post("/api/v1/channel/tickets", &telegram, body)
+            .await
+            .expect(201);
+        let id = filed.body["ticket"]["id"].as_i64().expect("id");
+        let number = filed.body["ticket"]["number"]
+            .as_str()
+            .expect("number")
+            .to_owned();
+        let phone = |key: &str| {
+            let (app, key) = (&app, key.to_owned());
+            async move {
+                app.get(&format!("/api/v1/tickets/{id}"), &key)
+                    .await
+                    .expect(200)
+                    .body["ticket"]
+                    .clone()
+            }
+        };
+        let mv = |key: &str, m: serde_json::Value| {
+            let (app, key) = (&app, key.to_owned());
+            async move {
+                app.post(&format!("/api/v1/tickets/{id}/moves"), &key, m)
+                    .await
+                    .expect(200)
+            }
+        };
+        mv(&haizhou, json!({"action": "assign"})).await;
+        for round in 1..=2 {
+            mv(&agency, json!({"action": "start"})).await;
+            mv(
+                &agency,
+                json!({"action": "reply", "note": "已核实。", "finding": "unfounded"}),
+            )
+            .await;
+            app.post(
+                &format!("/api/v1/channel/tickets/{number}/rating"),
+                &telegram,
+                json!({"user_id": "9911", "rating": "不满意", "note": "没有解决问题"}),
+            )
+            .await
+            .expect(200);
+            let seen = phone(&city).await;
+            assert_eq!(seen["level"], round, "{seen}");
+            let expected = if round == 2 {
+                "13900001111"
+            } else {
+                "139****1111"
+            };
+            assert_eq!(seen["reporter_phone"], expected, "round {round}: {seen}");
+        }
+        assert_eq!(phone(&city).await["escalated_to"], "320700");
+    })
+    .await;
+}
