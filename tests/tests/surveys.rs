@@ -6,30 +6,13 @@ use std::collections::BTreeMap;
 
 use chrono::{Duration, Utc};
 use pingjia_api::domain::Role;
+use pingjia_tests::fixtures::{agency_ids, builtin_questionnaire};
 use pingjia_tests::{TestApp, for_each_backend};
 use poem::http::Method;
 use serde_json::{Value, json};
 
 async fn enterprise_questionnaire(app: &TestApp, key: &str) -> i64 {
-    let list = app.get("/api/v1/questionnaires", key).await.expect(200);
-    list.body
-        .as_array()
-        .and_then(|l| l.iter().find(|q| q["key"] == "enterprise_return_visit"))
-        .and_then(|q| q["id"].as_i64())
-        .expect("built-in enterprise questionnaire")
-}
-
-async fn agency_ids(app: &TestApp, key: &str) -> Vec<i64> {
-    let reply = app
-        .get("/api/v1/agencies?page_size=100", key)
-        .await
-        .expect(200);
-    reply.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter_map(|a| a["id"].as_i64())
-        .collect()
+    builtin_questionnaire(app, key, "enterprise_return_visit").await
 }
 
 /// 50 cases over 4 agencies: 30 general (3 hearings), 15 simple (2 complaint-sourced),

@@ -132,8 +132,18 @@ async fn versions_of<C: ConnectionTrait>(
         .await?)
 }
 
-/// Whether `actor` sees the drafts of `q`: its owner (a bureau the questionnaires it
-/// created) and admins; every key reads the published versions.
+/// The questionnaire `id` (404 when there is none).
+async fn find<C: ConnectionTrait>(db: &C, id: i64) -> Result<questionnaire::Model, ServiceError> {
+    questionnaire::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound {
+            entity: "questionnaire",
+        })
+}
+
+/// Whether `actor` owns `q`, and so sees its drafts and may change it: admins every
+/// questionnaire, a bureau those it created. Every key reads the published versions.
 fn sees_drafts(actor: &Actor, q: &questionnaire::Model) -> bool {
     match (&actor.role, &actor.scope) {
         (Role::Admin, _) => true,
@@ -186,12 +196,7 @@ pub async fn get(
     actor: &Actor,
     id: i64,
 ) -> Result<WithVersions, ServiceError> {
-    let q = questionnaire::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(ServiceError::NotFound {
-            entity: "questionnaire",
-        })?;
+    let q = find(db, id).await?;
     let versions = readable_versions(db, actor, &q).await?;
     if versions.is_empty() && !sees_drafts(actor, &q) {
         return Err(ServiceError::NotFound {
@@ -213,13 +218,7 @@ pub async fn readable_version(
 ) -> Result<questionnaire_version::Model, ServiceError> {
     let v = version(db, id, number).await?;
     if v.status != PUBLISHED {
-        let q =
-            questionnaire::Entity::find_by_id(id)
-                .one(db)
-                .await?
-                .ok_or(ServiceError::NotFound {
-                    entity: "questionnaire",
-                })?;
+        let q = find(db, id).await?;
         if !sees_drafts(actor, &q) {
             return Err(ServiceError::NotFound {
                 entity: "questionnaire version",
@@ -342,20 +341,8 @@ async fn owned<C: ConnectionTrait>(
     actor: &Actor,
     id: i64,
 ) -> Result<questionnaire::Model, ServiceError> {
-    let q = questionnaire::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(ServiceError::NotFound {
-            entity: "questionnaire",
-        })?;
-    let owner = match (&actor.role, &actor.scope) {
-        (Role::Admin, _) => true,
-        (Role::Bureau, super::Scope::Region { code, .. }) => {
-            q.owner_region.as_deref() == Some(code.as_str())
-        }
-        _ => false,
-    };
-    if owner {
+    let q = find(db, id).await?;
+    if sees_drafts(actor, &q) {
         Ok(q)
     } else if q.builtin {
         Err(ServiceError::forbidden(

@@ -421,6 +421,29 @@ async fn record_event(
     Ok(())
 }
 
+/// The regions whose tickets the bureau of `code` handles: its own and its towns.
+async fn seats_of<C: ConnectionTrait>(
+    db: &C,
+    code: &str,
+) -> Result<std::collections::HashSet<String>, ServiceError> {
+    let mut seats: std::collections::HashSet<String> = region::Entity::find()
+        .filter(region::Column::ParentCode.eq(code))
+        .filter(region::Column::Level.eq(crate::domain::RegionLevel::Town))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.code)
+        .collect();
+    seats.insert(code.to_owned());
+    Ok(seats)
+}
+
+/// Whether the bureau of `code` (handling the tickets of `seats`) handles `t`: the
+/// ticket's region is one of its seats, or the ticket was escalated to it.
+fn handles(code: &str, seats: &std::collections::HashSet<String>, t: &ticket_row::Model) -> bool {
+    seats.contains(&t.region_code) || t.escalated_to.as_deref() == Some(code)
+}
+
 /// Whether the caller may see the ticket (`None`: not), and whether it sees the
 /// reporter's contact data in full: only the handling bureau does — the bureau of the
 /// ticket's region (a town's county), and the bureau it was escalated to. Admins and
@@ -436,18 +459,14 @@ async fn access<C: ConnectionTrait>(
         // Channel keys reach tickets through their users (issue 5's channel API).
         Scope::Everything => None,
         Scope::Region { code, path } => {
-            let place = region::Entity::find_by_id(t.region_code.clone())
+            let inside = region::Entity::find_by_id(t.region_code.clone())
                 .one(db)
-                .await?;
-            match place {
-                Some(r) if r.path.starts_with(path.as_str()) => {
-                    let seat = match r.level {
-                        crate::domain::RegionLevel::Town => r.parent_code.as_deref(),
-                        _ => Some(r.code.as_str()),
-                    };
-                    Some(seat == Some(code.as_str()) || t.escalated_to.as_deref() == Some(code))
-                }
-                _ => None,
+                .await?
+                .is_some_and(|r| r.path.starts_with(path.as_str()));
+            if inside {
+                Some(handles(code, &seats_of(db, code).await?, t))
+            } else {
+                None
             }
         }
         Scope::Agency { id, .. } => (t.agency_id == Some(*id)).then_some(false),
@@ -561,25 +580,14 @@ pub async fn list(
     let mut select = ticket_row::Entity::find().order_by_desc(ticket_row::Column::Id);
     // As [`access`]: a bureau sees contact data in full on the tickets it handles (its
     // region, its towns, escalated to it), everyone else masked.
-    let handled: Option<(String, std::collections::HashSet<String>)> = match &actor.scope {
-        Scope::Region { code, .. } => {
-            let mut seats: std::collections::HashSet<String> = region::Entity::find()
-                .filter(region::Column::ParentCode.eq(code.as_str()))
-                .filter(region::Column::Level.eq(crate::domain::RegionLevel::Town))
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|r| r.code)
-                .collect();
-            seats.insert(code.clone());
-            Some((code.clone(), seats))
-        }
+    let handled = match &actor.scope {
+        Scope::Region { code, .. } => Some((code.clone(), seats_of(db, code).await?)),
         _ => None,
     };
     let full = |t: &ticket_row::Model| {
-        handled.as_ref().is_some_and(|(code, seats)| {
-            seats.contains(&t.region_code) || t.escalated_to.as_deref() == Some(code.as_str())
-        })
+        handled
+            .as_ref()
+            .is_some_and(|(code, seats)| handles(code, seats, t))
     };
     match &actor.scope {
         Scope::Everything if actor.role == Role::Admin => {}
